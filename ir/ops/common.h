@@ -1,0 +1,43 @@
+// common.h: small helpers shared by the op family files (type rules, cost formulas).
+// Internal to ir/ops; not a public header.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ir/interp/array.h"
+#include "ir/op_def.h"
+#include "ir/op_registry.h"
+
+namespace tevo::ir::ops {
+
+/// Shorthand for an attribute spec with a default.
+inline AttrSpec attr(std::string name, AttrKind k, Attr def, std::string doc) {
+  return AttrSpec{std::move(name), k, std::move(def), std::move(doc)};
+}
+/// Shorthand for a required attribute spec.
+inline AttrSpec required(std::string name, AttrKind k, std::string doc) {
+  return AttrSpec{std::move(name), k, std::nullopt, std::move(doc)};
+}
+
+inline Expected<std::vector<TensorType>> one(TensorType t) {
+  return std::vector<TensorType>{std::move(t)};
+}
+
+/// Operand i's dtype must satisfy pred; `what` names the accepted class ("a float").
+inline std::optional<Diag> need(const InferCtx& c, size_t i, bool ok, const char* what) {
+  if (ok)
+    return std::nullopt;
+  return make_diag("operand {} must be {}, got {}", i, what, c.operands[i].str());
+}
+
+/// Normalises every axis in `axes` against `rank`, rejecting duplicates and
+/// out-of-range values. An empty list means all axes when `empty_is_all`.
+Expected<std::vector<int64_t>> normalize_axes(const std::vector<int64_t>& axes, int64_t rank,
+                                              bool empty_is_all);
+
+/// Cost of an op that reads its operands once and writes its results once with
+/// `flops_per_out` operations per result element.
+Cost streaming_cost(const CostCtx& c, double flops_per_out, double transc_per_out = 0);
+
+} // namespace tevo::ir::ops
