@@ -51,6 +51,11 @@ inline double load_element(const uint8_t* data, DType t, int64_t i, int part = 0
     std::memcpy(&v, p + 4 * part, 4);
     return v;
   }
+  case DType::C128: {
+    double v;
+    std::memcpy(&v, p + 8 * part, 8);
+    return v;
+  }
   }
   return 0;
 }
@@ -107,6 +112,9 @@ inline void store_element(uint8_t* data, DType t, int64_t i, double v, int part 
     std::memcpy(p + 4 * part, &f, 4);
     return;
   }
+  case DType::C128:
+    std::memcpy(p + 8 * part, &v, 8);
+    return;
   }
 }
 

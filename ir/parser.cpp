@@ -143,7 +143,7 @@ private:
     auto dt = dtype_from_name(t.text);
     if (!dt)
       fail_at(t, fmt::format("unknown dtype '{}' (expected f32, f64, bf16, f16, i32, i64, bool, "
-                             "c64)",
+                             "c64, c128)",
                              t.text));
     expect(Tok::LBracket, "'[' after dtype");
     std::vector<int64_t> dims;

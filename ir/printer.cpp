@@ -120,7 +120,9 @@ std::string dense_text(const DenseData& d) {
     if (i)
       s += ", ";
     DType t = d.type.dtype;
-    if (is_complex(t))
+    if (t == DType::C128)
+      s += "(" + format_f64(d.at(i)) + ", " + format_f64(d.imag(i)) + ")";
+    else if (is_complex(t))
       s += "(" + format_f32(static_cast<float>(d.at(i))) + ", " +
            format_f32(static_cast<float>(d.imag(i))) + ")";
     else if (is_bool(t))
