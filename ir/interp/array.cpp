@@ -12,7 +12,7 @@ Array::Array(const TensorType& t) : type(t) {
 }
 
 void Array::round_to_dtype() {
-  uint8_t buf[8];
+  uint8_t buf[16];
   bool cplx = is_complex(type.dtype);
   for (size_t i = 0; i < data.size(); ++i) {
     store_element(buf, type.dtype, 0, data[i], 0);
