@@ -1,0 +1,143 @@
+// cmd_run.cpp: `tevo run`: execute a function on a backend (today: the interpreter).
+//
+// Inputs come from a safetensors file (by input name) or are generated from --seed;
+// outputs are summarised (shape, dtype, min/max/mean, first values) and optionally saved.
+#include <cmath>
+#include <random>
+
+#include "ir/interp/interpreter.h"
+#include "ir/printer.h"
+#include "runtime/safetensors.h"
+#include "tools/commands.h"
+
+namespace tevo::cli {
+
+namespace {
+
+using ir::interp::Array;
+
+/// The name an input or output is known by in safetensors files: its SSA name, or its
+/// position ("0", "1", ...) when it has none.
+std::string io_name(const ir::Value* v, size_t i) {
+  return v->name.empty() ? std::to_string(i) : v->name;
+}
+
+/// Deterministic pseudo-random input: floats uniform in [-1, 1), integers in [0, 4),
+/// booleans fair. mt19937_64 is specified exactly by the standard, so this is portable.
+Array random_input(const ir::TensorType& t, std::mt19937_64& gen) {
+  Array a(t);
+  for (int64_t i = 0; i < a.numel(); ++i) {
+    double u = static_cast<double>(gen() >> 11) * 0x1.0p-53; // [0, 1)
+    if (ir::is_float(t.dtype) || ir::is_complex(t.dtype))
+      a[i] = 2 * u - 1;
+    else if (ir::is_int(t.dtype))
+      a[i] = std::floor(4 * u);
+    else
+      a[i] = u < 0.5 ? 0 : 1;
+  }
+  a.round_to_dtype();
+  return a;
+}
+
+std::vector<Array> load_inputs(const ir::Graph& g, const Parsed& p) {
+  std::vector<Array> ins;
+  if (p.has("inputs")) {
+    rt::TensorFile f = rt::read_safetensors(p.get("inputs"));
+    for (size_t i = 0; i < g.inputs().size(); ++i) {
+      const ir::Value* in = g.inputs()[i];
+      std::string n = io_name(in, i);
+      const rt::HostTensor* t = f.find(n);
+      if (!t)
+        throw ir::Error(ir::Diag{ir::Loc{}, fmt::format("{}: no tensor '{}' for input %{} ({})",
+                                                        p.get("inputs"), n, n, in->type.str()),
+                                 {}});
+      ir::TensorType tt{t->dtype, ir::Shape(t->shape)};
+      if (!(tt == in->type))
+        throw ir::Error(ir::Diag{ir::Loc{}, fmt::format("{}: tensor '{}' is {} but input %{} is {}",
+                                                        p.get("inputs"), n, tt.str(), n,
+                                                        in->type.str()),
+                                 {}});
+      ins.push_back(Array::from_bytes(tt, t->data.data()));
+    }
+    return ins;
+  }
+  uint64_t seed = 0;
+  try {
+    seed = std::stoull(p.get("seed", "0"));
+  } catch (const std::exception&) {
+    throw ir::Error(ir::Diag{ir::Loc{}, fmt::format("--seed must be a non-negative integer, got '{}'",
+                                                    p.get("seed")),
+                             {}});
+  }
+  std::mt19937_64 gen(seed);
+  for (const ir::Value* in : g.inputs())
+    ins.push_back(random_input(in->type, gen));
+  return ins;
+}
+
+std::string summary(const std::string& name, const Array& a) {
+  std::string s = fmt::format("%{}: {}", name, a.type.str());
+  if (a.numel() == 0)
+    return s + " (empty)\n";
+  double lo = INFINITY, hi = -INFINITY, sum = 0;
+  for (double v : a.data) {
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+    sum += v;
+  }
+  s += fmt::format("  min {} max {} mean {}", ir::format_f64(lo), ir::format_f64(hi),
+                   ir::format_f64(sum / static_cast<double>(a.numel())));
+  s += "\n  [";
+  int64_t n = std::min<int64_t>(a.numel(), 8);
+  for (int64_t i = 0; i < n; ++i) {
+    s += i ? ", " : "";
+    s += a.imag.empty() ? fmt::format("{:.6g}", a[i])
+                        : fmt::format("({:.6g}, {:.6g})", a[i], a.imag[static_cast<size_t>(i)]);
+  }
+  return s + (a.numel() > n ? ", ...]\n" : "]\n");
+}
+
+int run_run(const Parsed& p) {
+  std::string backend = p.get("backend", "interp");
+  if (backend != "interp")
+    throw ir::Error(ir::Diag{ir::Loc{}, fmt::format("unknown backend '{}' (available: interp)",
+                                                    backend),
+                             {}});
+  if (p.has("inputs") && p.has("seed"))
+    throw ir::Error(ir::Diag{ir::Loc{}, "give either --inputs or --seed, not both", {}});
+  auto mods = load_modules(p);
+  ir::Graph& g = pick_function(mods[0], p);
+  auto ins = load_inputs(g, p);
+  auto outs = ir::interp::run(g, ins);
+  std::string text;
+  rt::TensorFile f;
+  for (size_t i = 0; i < outs.size(); ++i) {
+    std::string n = io_name(g.outputs[i], i);
+    text += summary(n, outs[i]);
+    auto bytes = outs[i].to_bytes();
+    f.tensors.push_back({n, rt::HostTensor{outs[i].dtype(), outs[i].shape().to_vector(), bytes}});
+  }
+  std::fputs(text.c_str(), stdout);
+  if (p.has("outputs"))
+    rt::write_safetensors(p.get("outputs"), f);
+  return 0;
+}
+
+} // namespace
+
+const Command& run_command() {
+  static const Command c{
+      "run",
+      "run a function on a backend and summarise its outputs",
+      "tevo run FILE [--backend=interp] [--func=NAME] [--inputs=IN.safetensors | --seed=N] "
+      "[--outputs=OUT.safetensors]",
+      {{"backend", true, "interp (the f64 reference interpreter)"},
+       {"func", true, "the function to run (default: the first)"},
+       {"inputs", true, "safetensors file with one tensor per input, named like the input"},
+       {"seed", true, "generate inputs from this seed instead (default 0)"},
+       {"outputs", true, "write outputs to this safetensors file (atomically)"}},
+      run_run};
+  return c;
+}
+
+} // namespace tevo::cli
