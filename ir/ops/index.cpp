@@ -1,35 +1,328 @@
-// index.cpp: PLACEHOLDER definitions, to be replaced by the real family.
+// index.cpp: gathers by integer index (gather, take, embedding) and index-producing ops
+// (one_hot, topk).
+//
+// Indices are i32 or i64 tensors. An index outside [0, dim) is a data error raised by the
+// reference kernel; there is no negative wraparound (the DSL normalises Python-style
+// negative indices where it knows them statically).
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
 #include "ir/ops/common.h"
 
-namespace tevo::ir {
+namespace tevo::ir::ops {
 
 namespace {
-OpDef pending(std::string_view name) {
+
+// Same limit as the text format: no result may hold more elements than a parsed type.
+constexpr int64_t kMaxDim = int64_t{1} << 40;
+constexpr int64_t kMaxElements = int64_t{1} << 50;
+
+using Ints = std::vector<int64_t>;
+
+size_t at(int64_t i) {
+  return static_cast<size_t>(i);
+}
+
+bool is_index(DType t) {
+  return t == DType::I32 || t == DType::I64;
+}
+
+Expected<std::vector<TensorType>> sized(DType t, const Ints& dims, const char* what) {
+  int64_t n = 1;
+  for (int64_t d : dims)
+    if (d == 0)
+      n = 0;
+  for (int64_t d : dims) {
+    if (n != 0 && n > kMaxElements / d)
+      return make_diag("{} has more than 2^50 elements", what);
+    n *= d;
+  }
+  return one(TensorType{t, Shape(dims)});
+}
+
+/// Whether index element v (an integer held as double) lies in [0, dim).
+bool in_range(double v, int64_t dim) {
+  return v >= 0 && v < static_cast<double>(dim);
+}
+
+/// Index v of gather/take as an offset, or an ir::Error.
+int64_t axis_index(double v, int64_t dim, int64_t axis, const interp::Array& x) {
+  if (!in_range(v, dim))
+    throw Error(make_diag("index {:.0f} out of range [0, {}) on axis {} of {}", v, dim, axis,
+                          x.type.str()));
+  return static_cast<int64_t>(v);
+}
+
+/// Writes x[s] (with its imaginary part) to out[f].
+void copy_elem(interp::Array& out, int64_t f, const interp::Array& x, int64_t s) {
+  out[f] = x[s];
+  if (!out.imag.empty())
+    out.imag[at(f)] = x.imag[at(s)];
+}
+
+Cost gather_cost(const CostCtx& c) {
+  return streaming_cost(c, 0);
+}
+
+// ---- gather ----
+
+Expected<std::vector<TensorType>> infer_gather(const InferCtx& c) {
+  const auto& x = c.operands[0];
+  const auto& idx = c.operands[1];
+  if (auto d = need(c, 1, is_index(idx.dtype), "an i32 or i64 tensor"))
+    return *d;
+  int64_t axis_attr = c.attrs.i64("axis");
+  auto axis = normalize_axis(axis_attr, x.shape.rank());
+  if (!axis)
+    return make_diag("axis {} out of range for {}", axis_attr, x.str());
+  bool ok = idx.shape.rank() == x.shape.rank();
+  for (int64_t i = 0; ok && i < x.shape.rank(); ++i)
+    ok = i == *axis || idx.shape.dim(i) == x.shape.dim(i);
+  if (!ok)
+    return make_diag("indices {} must match {} except on axis {}", idx.str(), x.str(), axis_attr);
+  return one(TensorType{x.dtype, idx.shape});
+}
+
+std::vector<interp::Array> eval_gather(const EvalCtx& c) {
+  const interp::Array& x = c.in(0);
+  const interp::Array& idx = c.in(1);
+  interp::Array out(c.results[0]);
+  int64_t axis = *normalize_axis(c.attrs.i64("axis"), x.shape().rank());
+  int64_t dim = x.shape().dim(axis);
+  Ints dims = out.shape().to_vector(), xs = x.shape().strides();
+  for (int64_t f = 0; f < out.numel(); ++f) {
+    Ints o = interp::unravel(f, dims);
+    o[at(axis)] = axis_index(idx[f], dim, axis, x);
+    copy_elem(out, f, x, interp::ravel(o, xs));
+  }
+  return {std::move(out)};
+}
+
+// ---- take ----
+
+Expected<std::vector<TensorType>> infer_take(const InferCtx& c) {
+  const auto& x = c.operands[0];
+  const auto& idx = c.operands[1];
+  if (auto d = need(c, 1, is_index(idx.dtype), "an i32 or i64 tensor"))
+    return *d;
+  int64_t axis_attr = c.attrs.i64("axis");
+  auto axis = normalize_axis(axis_attr, x.shape.rank());
+  if (!axis)
+    return make_diag("axis {} out of range for {}", axis_attr, x.str());
+  Ints xd = x.shape.to_vector(), dims(xd.begin(), xd.begin() + *axis);
+  for (Dim d : idx.shape.dims())
+    dims.push_back(d.value());
+  dims.insert(dims.end(), xd.begin() + *axis + 1, xd.end());
+  return sized(x.dtype, dims, "result");
+}
+
+std::vector<interp::Array> eval_take(const EvalCtx& c) {
+  const interp::Array& x = c.in(0);
+  const interp::Array& idx = c.in(1);
+  interp::Array out(c.results[0]);
+  int64_t axis = *normalize_axis(c.attrs.i64("axis"), x.shape().rank());
+  int64_t dim = x.shape().dim(axis), ri = idx.shape().rank();
+  Ints dims = out.shape().to_vector(), xs = x.shape().strides(), is = idx.shape().strides();
+  for (int64_t f = 0; f < out.numel(); ++f) {
+    Ints o = interp::unravel(f, dims);
+    // o = outer[0:axis] + index coords[axis:axis+ri] + inner.
+    Ints ic(o.begin() + axis, o.begin() + axis + ri);
+    int64_t j = axis_index(idx[interp::ravel(ic, is)], dim, axis, x);
+    Ints src(o.begin(), o.begin() + axis);
+    src.push_back(j);
+    src.insert(src.end(), o.begin() + axis + ri, o.end());
+    copy_elem(out, f, x, interp::ravel(src, xs));
+  }
+  return {std::move(out)};
+}
+
+// ---- embedding ----
+
+Expected<std::vector<TensorType>> infer_embedding(const InferCtx& c) {
+  const auto& table = c.operands[0];
+  const auto& ids = c.operands[1];
+  if (!is_float(table.dtype) || table.shape.rank() != 2)
+    return make_diag("table must be a rank-2 float tensor [V, C], got {}", table.str());
+  if (auto d = need(c, 1, is_index(ids.dtype), "an i32 or i64 tensor"))
+    return *d;
+  Ints dims = ids.shape.to_vector();
+  dims.push_back(table.shape.dim(1));
+  return sized(table.dtype, dims, "result");
+}
+
+std::vector<interp::Array> eval_embedding(const EvalCtx& c) {
+  const interp::Array& table = c.in(0);
+  const interp::Array& ids = c.in(1);
+  interp::Array out(c.results[0]);
+  int64_t v = table.shape().dim(0), ch = table.shape().dim(1);
+  for (int64_t i = 0; i < ids.numel(); ++i) {
+    if (!in_range(ids[i], v))
+      throw Error(make_diag("id {:.0f} out of range for a table of {} rows", ids[i], v));
+    auto row = static_cast<int64_t>(ids[i]);
+    for (int64_t j = 0; j < ch; ++j)
+      out[i * ch + j] = table[row * ch + j];
+  }
+  return {std::move(out)};
+}
+
+// ---- one_hot ----
+
+Expected<std::vector<TensorType>> infer_one_hot(const InferCtx& c) {
+  const auto& ids = c.operands[0];
+  if (auto d = need(c, 0, is_index(ids.dtype), "an i32 or i64 tensor"))
+    return *d;
+  int64_t depth = c.attrs.i64("depth");
+  if (depth < 1 || depth > kMaxDim)
+    return make_diag("depth {} must be in [1, 2^40]", depth);
+  Ints dims = ids.shape.to_vector();
+  dims.push_back(depth);
+  return sized(c.attrs.get("dtype").dtype(), dims, "result");
+}
+
+std::vector<interp::Array> eval_one_hot(const EvalCtx& c) {
+  const interp::Array& ids = c.in(0);
+  interp::Array out(c.results[0]);
+  int64_t depth = c.attrs.i64("depth");
+  for (int64_t i = 0; i < ids.numel(); ++i) {
+    if (!in_range(ids[i], depth))
+      throw Error(make_diag("id {:.0f} out of range for depth {}", ids[i], depth));
+    out[i * depth + static_cast<int64_t>(ids[i])] = 1;
+  }
+  return {std::move(out)};
+}
+
+// ---- topk ----
+
+Expected<std::vector<TensorType>> infer_topk(const InferCtx& c) {
+  const auto& x = c.operands[0];
+  if (auto d = need(c, 0, is_float(x.dtype) || is_int(x.dtype), "a float or integer tensor"))
+    return *d;
+  int64_t axis_attr = c.attrs.i64("axis");
+  auto axis = normalize_axis(axis_attr, x.shape.rank());
+  if (!axis)
+    return make_diag("axis {} out of range for {}", axis_attr, x.str());
+  int64_t k = c.attrs.i64("k"), dim = x.shape.dim(*axis);
+  if (k < 0 || k > dim)
+    return make_diag("k {} out of range [0, {}] for axis {} of {}", k, dim, axis_attr, x.str());
+  Ints dims = x.shape.to_vector();
+  dims[at(*axis)] = k;
+  return std::vector<TensorType>{TensorType{x.dtype, Shape(dims)},
+                                 TensorType{DType::I64, Shape(dims)}};
+}
+
+/// Orders a before b when a is larger; NaN is larger than every number.
+bool greater(double a, double b) {
+  if (std::isnan(a))
+    return !std::isnan(b);
+  return a > b; // false when b is NaN
+}
+
+std::vector<interp::Array> eval_topk(const EvalCtx& c) {
+  const interp::Array& x = c.in(0);
+  interp::Array values(c.results[0]), indices(c.results[1]);
+  if (x.numel() == 0) // the line loops below could still be long (f32[2^40,0])
+    return {std::move(values), std::move(indices)};
+  int64_t axis = *normalize_axis(c.attrs.i64("axis"), x.shape().rank());
+  int64_t k = c.attrs.i64("k");
+  bool largest = c.attrs.boolean("largest");
+  Ints xd = x.shape().to_vector();
+  int64_t n = xd[at(axis)], inner = 1, outer = 1;
+  for (int64_t i = 0; i < axis; ++i)
+    outer *= xd[at(i)];
+  for (size_t i = at(axis) + 1; i < xd.size(); ++i)
+    inner *= xd[i];
+  std::vector<int64_t> order(at(n));
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t in = 0; in < inner; ++in) {
+      auto elem = [&](int64_t j) { return x[(o * n + j) * inner + in]; };
+      std::iota(order.begin(), order.end(), int64_t{0});
+      // Stable: equal values keep ascending index order.
+      std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+        return largest ? greater(elem(a), elem(b)) : greater(elem(b), elem(a));
+      });
+      for (int64_t j = 0; j < k; ++j) {
+        int64_t dst = (o * k + j) * inner + in;
+        values[dst] = elem(order[at(j)]);
+        indices[dst] = static_cast<double>(order[at(j)]);
+      }
+    }
+  return {std::move(values), std::move(indices)};
+}
+
+Cost topk_cost(const CostCtx& c) {
+  Cost r = default_cost(c);
+  // About log2(k) comparisons per element with a heap of size k.
+  double k = static_cast<double>(c.attrs.i64("k"));
+  r.flops = static_cast<double>(c.operands[0].numel()) * std::max(1.0, std::log2(k));
+  return r;
+}
+
+OpDef index_op(std::string_view name, std::string_view summary, std::string_view signature,
+               int operands) {
   OpDef o;
   o.name = name;
-  o.summary = "not implemented yet";
-  o.traits = kVariadic;
-  o.infer = [](const InferCtx&) -> Expected<std::vector<TensorType>> {
-    return make_diag("not implemented yet");
-  };
+  o.summary = summary;
+  o.signature = signature;
+  o.min_operands = o.max_operands = operands;
+  o.cost = gather_cost;
   return o;
 }
+
 } // namespace
+} // namespace tevo::ir::ops
+
+namespace tevo::ir {
+using namespace ops; // NOLINT: definitions below read like a table
 
 OpDef def_Gather() {
-  return pending("gather");
+  OpDef o = index_op("gather",
+                     "y[..., i, ...] = x[..., idx[..., i, ...], ...] along axis "
+                     "(torch.gather, np.take_along_axis)",
+                     "(x, idx) -> y", 2);
+  o.attrs = {required("axis", AttrKind::I64, "axis indexed by idx (negative counts from the end)")};
+  o.infer = infer_gather;
+  o.eval = eval_gather;
+  return o;
 }
 OpDef def_Take() {
-  return pending("take");
+  OpDef o = index_op("take", "selects slices of x along axis by idx; idx's dims replace axis "
+                             "(np.take)",
+                     "(x, idx) -> y", 2);
+  o.attrs = {required("axis", AttrKind::I64, "axis indexed by idx (negative counts from the end)")};
+  o.infer = infer_take;
+  o.eval = eval_take;
+  return o;
 }
 OpDef def_Embedding() {
-  return pending("embedding");
+  OpDef o = index_op("embedding", "rows of table[V, C] selected by ids: ids.shape + [C]",
+                     "(table, ids) -> y", 2);
+  o.infer = infer_embedding;
+  o.eval = eval_embedding;
+  return o;
 }
 OpDef def_OneHot() {
-  return pending("one_hot");
+  OpDef o = index_op("one_hot", "ids.shape + [depth], 1 where the last index equals the id",
+                     "(ids) -> y", 1);
+  o.attrs = {required("depth", AttrKind::I64, "number of classes (>= 1)"),
+             attr("dtype", AttrKind::DType, Attr(DType::F32), "result dtype")};
+  o.traits = kNotDifferentiable;
+  o.infer = infer_one_hot;
+  o.eval = eval_one_hot;
+  return o;
 }
 OpDef def_Topk() {
-  return pending("topk");
+  OpDef o = index_op("topk",
+                     "k largest (or smallest) along axis, sorted, ties by lower index; "
+                     "NaN counts as larger than every number",
+                     "(x) -> (values, indices)", 1);
+  o.attrs = {required("k", AttrKind::I64, "how many (0 <= k <= dim)"),
+             attr("axis", AttrKind::I64, Attr(int64_t{-1}), "axis to select along"),
+             attr("largest", AttrKind::Bool, Attr(true), "largest first; false: smallest first")};
+  o.infer = infer_topk;
+  o.eval = eval_topk;
+  o.cost = topk_cost;
+  return o;
 }
 
 } // namespace tevo::ir

@@ -1,23 +1,115 @@
-// matmul.cpp: PLACEHOLDER definitions, to be replaced by the real family.
+// matmul.cpp: batched matrix multiplication with NumPy-broadcast batch dimensions.
+//
+// a[..., M, K] x b[..., K, N] -> [..., M, N]. Both operands have rank >= 2 and the same
+// float or integer dtype; the batch dims (all but the last two) broadcast NumPy-style.
 #include "ir/ops/common.h"
 
-namespace tevo::ir {
+namespace tevo::ir::ops {
 
 namespace {
-OpDef pending(std::string_view name) {
-  OpDef o;
-  o.name = name;
-  o.summary = "not implemented yet";
-  o.traits = kVariadic;
-  o.infer = [](const InferCtx&) -> Expected<std::vector<TensorType>> {
-    return make_diag("not implemented yet");
-  };
-  return o;
+
+// Same limits as the text format: no result may hold more elements than a parsed type.
+constexpr int64_t kMaxElements = int64_t{1} << 50;
+
+/// The batch part of a shape (all but the last two dims).
+Shape batch_of(const Shape& s) {
+  std::vector<int64_t> d = s.to_vector();
+  d.resize(d.size() - 2);
+  return Shape(d);
 }
+
+Expected<std::vector<TensorType>> infer_matmul(const InferCtx& c) {
+  const auto& a = c.operands[0];
+  const auto& b = c.operands[1];
+  if (auto d = need(c, 0, is_float(a.dtype) || is_int(a.dtype), "a float or integer tensor"))
+    return *d;
+  if (a.dtype != b.dtype)
+    return make_diag("operand dtypes differ: {} vs {} (insert a cast)", a.str(), b.str());
+  if (a.shape.rank() < 2 || b.shape.rank() < 2)
+    return make_diag("operands must have rank >= 2, got {} x {}", a.str(), b.str());
+  int64_t m = a.shape.dim(a.shape.rank() - 2), k = a.shape.dim(a.shape.rank() - 1);
+  int64_t kb = b.shape.dim(b.shape.rank() - 2), n = b.shape.dim(b.shape.rank() - 1);
+  if (k != kb)
+    return make_diag("inner dimensions differ: {} x {}", a.str(), b.str());
+  auto batch = broadcast_shapes(batch_of(a.shape), batch_of(b.shape));
+  if (!batch)
+    return make_diag("batch dimensions do not broadcast: {} x {}", a.str(), b.str());
+  Shape out = *batch;
+  out.push_back(m);
+  out.push_back(n);
+  // Each dim comes from an operand, but their product may exceed any operand's size.
+  int64_t count = 1;
+  for (Dim d : out.dims()) {
+    if (d.value() != 0 && count > kMaxElements / d.value())
+      return make_diag("result of {} x {} has too many elements", a.str(), b.str());
+    count *= d.value();
+  }
+  return one(TensorType{a.dtype, out});
+}
+
+std::vector<interp::Array> eval_matmul(const EvalCtx& c) {
+  const interp::Array& a = c.in(0);
+  const interp::Array& b = c.in(1);
+  interp::Array out(c.results[0]);
+  if (out.numel() == 0) // the batch loop below could still be long (f32[2^40,0,1])
+    return {std::move(out)};
+  const Shape& os = out.shape();
+  int64_t r = os.rank(), ra = a.shape().rank(), rb = b.shape().rank();
+  int64_t m = os.dim(r - 2), n = os.dim(r - 1), k = a.shape().dim(ra - 1);
+  // Element strides of each operand along the output's batch dims (0 where broadcast).
+  std::vector<int64_t> bdims(static_cast<size_t>(r - 2)), sa(bdims.size(), 0),
+      sb(bdims.size(), 0);
+  std::vector<int64_t> astr = a.shape().strides(), bstr = b.shape().strides();
+  for (int64_t i = 0; i < r - 2; ++i) {
+    bdims[static_cast<size_t>(i)] = os.dim(i);
+    int64_t ia = i - (r - ra), ib = i - (r - rb);
+    if (ia >= 0 && a.shape().dim(ia) != 1)
+      sa[static_cast<size_t>(i)] = astr[static_cast<size_t>(ia)];
+    if (ib >= 0 && b.shape().dim(ib) != 1)
+      sb[static_cast<size_t>(i)] = bstr[static_cast<size_t>(ib)];
+  }
+  int64_t batch = 1;
+  for (int64_t d : bdims)
+    batch *= d;
+  for (int64_t bi = 0; bi < batch; ++bi) {
+    std::vector<int64_t> idx = interp::unravel(bi, bdims);
+    int64_t a0 = interp::ravel(idx, sa), b0 = interp::ravel(idx, sb);
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        double s = 0;
+        for (int64_t p = 0; p < k; ++p)
+          s += a[a0 + i * k + p] * b[b0 + p * n + j];
+        out[(bi * m + i) * n + j] = s;
+      }
+  }
+  return {std::move(out)};
+}
+
+Cost cost_matmul(const CostCtx& c) {
+  Cost k = default_cost(c);
+  const Shape& a = c.operands[0].shape;
+  // numel(result) = batch * M * N; one multiply and one add per (result, K) pair.
+  k.flops = 2.0 * static_cast<double>(c.results[0].numel()) *
+            static_cast<double>(a.dim(a.rank() - 1));
+  return k;
+}
+
 } // namespace
+} // namespace tevo::ir::ops
+
+namespace tevo::ir {
+using namespace ops; // NOLINT: definitions below read like a table
 
 OpDef def_Matmul() {
-  return pending("matmul");
+  OpDef o;
+  o.name = "matmul";
+  o.summary = "batched matrix product a[..., M, K] x b[..., K, N] (batch dims broadcast)";
+  o.signature = "(a, b) -> c";
+  o.min_operands = o.max_operands = 2;
+  o.infer = infer_matmul;
+  o.eval = eval_matmul;
+  o.cost = cost_matmul;
+  return o;
 }
 
 } // namespace tevo::ir

@@ -69,7 +69,7 @@ def write_safetensors(path, tensors, metadata):
     blobs = []
     off = 0
     for name, a in tensors:
-        a = np.ascontiguousarray(a)
+        a = np.ascontiguousarray(a).reshape(np.shape(a))  # keep rank 0 (ascontiguousarray gives 1-d)
         b = a.astype(a.dtype.newbyteorder("<")).tobytes()
         header[name] = {"dtype": DTYPES[a.dtype][1], "shape": list(a.shape),
                         "data_offsets": [off, off + len(b)]}

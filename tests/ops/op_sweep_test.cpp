@@ -93,7 +93,7 @@ TEST_CASE("op sweep: every golden case round-trips, verifies and matches NumPy")
       try {
         outs = interp::run(*g, ins);
       } catch (const Error& e) {
-        FAIL_CHECK("interpreter failed: " << e.what());
+        FAIL_CHECK("interpreter failed: " << std::string(e.what()));
         continue;
       }
       REQUIRE_EQ(outs.size(), g->outputs.size());

@@ -1,0 +1,279 @@
+// ops_shape_test.cpp: verifier messages and data errors of the matmul, shape, index and
+// scan op families (what the golden sweep, which only runs valid graphs, cannot express).
+#include <doctest/doctest.h>
+
+#include <cstdint>
+
+#include "ir/builder.h"
+#include "ir/interp/interpreter.h"
+#include "ir/op_registry.h"
+#include "ir/parser.h"
+
+using namespace tevo::ir;
+
+namespace {
+
+TensorType t(DType d, std::initializer_list<int64_t> dims) {
+  return TensorType{d, Shape(dims)};
+}
+TensorType f32(std::initializer_list<int64_t> dims) {
+  return t(DType::F32, dims);
+}
+TensorType i64(std::initializer_list<int64_t> dims) {
+  return t(DType::I64, dims);
+}
+
+/// The type-inference message for op k on operand types and attributes, or "<ok: types>".
+std::string infer(OpKind k, std::vector<TensorType> operands, const AttrList& attrs = {}) {
+  const OpDef& def = op_def(k);
+  auto full = complete_attrs(def, attrs);
+  if (!full.ok())
+    return full.error().message;
+  auto r = infer_result_types(def, operands, *full);
+  if (!r.ok())
+    return r.error().message;
+  std::string s = "<ok:";
+  for (const auto& ty : *r)
+    s += " " + ty.str();
+  return s + ">";
+}
+
+using I = std::vector<int64_t>;
+
+/// Runs a one-function module on f64/i64 inputs given as flat values; returns the error
+/// message of the interpreter, or "<ok>".
+std::string run_error(const std::string& text, const std::vector<std::vector<double>>& values) {
+  auto g = parse_graph(text, "t.tir");
+  std::vector<interp::Array> ins;
+  for (size_t i = 0; i < g->inputs().size(); ++i) {
+    interp::Array a(g->inputs()[i]->type);
+    a.data = values[i];
+    ins.push_back(a);
+  }
+  try {
+    interp::run(*g, ins);
+  } catch (const Error& e) {
+    return e.diag().message;
+  }
+  return "<ok>";
+}
+
+} // namespace
+
+TEST_CASE("matmul: type rules") {
+  CHECK_EQ(infer(OpKind::Matmul, {f32({2, 3}), f32({4, 5})}),
+           "[matmul] inner dimensions differ: f32[2,3] x f32[4,5]");
+  CHECK_EQ(infer(OpKind::Matmul, {f32({3}), f32({3, 4})}),
+           "[matmul] operands must have rank >= 2, got f32[3] x f32[3,4]");
+  CHECK_EQ(infer(OpKind::Matmul, {f32({2, 3}), t(DType::F64, {3, 4})}),
+           "[matmul] operand dtypes differ: f32[2,3] vs f64[3,4] (insert a cast)");
+  CHECK_EQ(infer(OpKind::Matmul, {t(DType::Bool, {2, 2}), t(DType::Bool, {2, 2})}),
+           "[matmul] operand 0 must be a float or integer tensor, got bool[2,2]");
+  CHECK_EQ(infer(OpKind::Matmul, {f32({2, 2, 3}), f32({3, 3, 4})}),
+           "[matmul] batch dimensions do not broadcast: f32[2,2,3] x f32[3,3,4]");
+  CHECK_EQ(infer(OpKind::Matmul, {f32({2, 1, 3, 4}), f32({5, 4, 2})}), "<ok: f32[2,5,3,2]>");
+  CHECK_EQ(infer(OpKind::Matmul, {i64({4, 3}), i64({7, 3, 2})}), "<ok: i64[7,4,2]>");
+  // Operands of 2^40 elements whose broadcast product would overflow int64.
+  int64_t big = int64_t{1} << 40;
+  CHECK_EQ(infer(OpKind::Matmul, {f32({big, 1, 1, 1}), f32({1, big, 1, 1})}),
+           "[matmul] result of f32[1099511627776,1,1,1] x f32[1,1099511627776,1,1] has too "
+           "many elements");
+  CHECK_EQ(infer(OpKind::Matmul, {f32({big, 0}), f32({0, big})}),
+           "[matmul] result of f32[1099511627776,0] x f32[0,1099511627776] has too many "
+           "elements");
+}
+
+TEST_CASE("matmul: cost is 2 M N K per batch") {
+  const OpDef& def = op_def(OpKind::Matmul);
+  std::vector<TensorType> ops = {f32({2, 1, 3, 4}), f32({5, 4, 2})};
+  std::vector<TensorType> res = {f32({2, 5, 3, 2})};
+  AttrDict attrs;
+  Cost c = def.cost(CostCtx{ops, res, attrs});
+  CHECK_EQ(c.flops, 2.0 * 3 * 2 * 4 * 10);
+  CHECK_EQ(c.bytes_written, 60.0 * 4);
+}
+
+TEST_CASE("transpose and reshape: attribute checks") {
+  CHECK_EQ(infer(OpKind::Transpose, {f32({2, 3})}, {{"perm", I{0}}}),
+           "[transpose] perm [0] has 1 entries but f32[2,3] has rank 2");
+  CHECK_EQ(infer(OpKind::Transpose, {f32({2, 3})}, {{"perm", I{0, 0}}}),
+           "[transpose] perm [0, 0] is not a permutation of 0..1 for f32[2,3]");
+  CHECK_EQ(infer(OpKind::Transpose, {f32({2, 3})}, {{"perm", I{-1, 0}}}),
+           "[transpose] perm [-1, 0] is not a permutation of 0..1 for f32[2,3]");
+  CHECK_EQ(infer(OpKind::Transpose, {f32({2, 3})}, {{"perm", I{1, 2}}}),
+           "[transpose] perm [1, 2] is not a permutation of 0..1 for f32[2,3]");
+  CHECK_EQ(infer(OpKind::Transpose, {f32({2, 3})}),
+           "[transpose] missing required attribute 'perm' (i64 list)");
+  CHECK_EQ(infer(OpKind::Transpose, {f32({2, 3, 4})}, {{"perm", I{2, 0, 1}}}),
+           "<ok: f32[4,2,3]>");
+  CHECK_EQ(infer(OpKind::Reshape, {f32({2, 3})}, {{"shape", I{4, 2}}}),
+           "[reshape] cannot reshape f32[2,3] (6 elements) to [4, 2]");
+  CHECK_EQ(infer(OpKind::Reshape, {f32({2, 3})}, {{"shape", I{-1, 3}}}),
+           "[reshape] shape [-1, 3] has a negative entry");
+  CHECK_EQ(infer(OpKind::Reshape, {f32({2, 3})}, {{"shape", I{int64_t{1} << 41}}}),
+           "[reshape] shape [2199023255552] has an entry above 2^40");
+  // The product would overflow int64: rejected without computing it.
+  int64_t big = int64_t{1} << 40;
+  CHECK_EQ(infer(OpKind::Reshape, {f32({2, 3})}, {{"shape", I{big, big, big}}}),
+           "[reshape] cannot reshape f32[2,3] (6 elements) to [1099511627776, 1099511627776, "
+           "1099511627776]");
+  CHECK_EQ(infer(OpKind::Reshape, {f32({2, 3})}, {{"shape", I{3, 1, 2}}}), "<ok: f32[3,1,2]>");
+  CHECK_EQ(infer(OpKind::Reshape, {f32({1, 1})}, {{"shape", I{}}}), "<ok: f32[]>");
+}
+
+TEST_CASE("broadcast_to, slice, concat, pad, tril: attribute checks") {
+  CHECK_EQ(infer(OpKind::BroadcastTo, {f32({2, 3})}, {{"shape", I{4, 3, 2}}}),
+           "[broadcast_to] cannot broadcast f32[2,3] to [4, 3, 2]");
+  CHECK_EQ(infer(OpKind::BroadcastTo, {f32({2, 3})}, {{"shape", I{3}}}),
+           "[broadcast_to] cannot broadcast f32[2,3] to [3]");
+  int64_t big = int64_t{1} << 40;
+  CHECK_EQ(infer(OpKind::BroadcastTo, {f32({1})}, {{"shape", I{big, big}}}),
+           "[broadcast_to] result [1099511627776, 1099511627776] of f32[1] has more than 2^50 "
+           "elements");
+  CHECK_EQ(infer(OpKind::BroadcastTo, {f32({3, 1})}, {{"shape", I{2, 3, 4}}}),
+           "<ok: f32[2,3,4]>");
+
+  CHECK_EQ(infer(OpKind::Slice, {f32({5, 7})}, {{"starts", I{0}}, {"ends", I{5, 7}}}),
+           "[slice] starts [0] has 1 entries but f32[5,7] has rank 2");
+  CHECK_EQ(infer(OpKind::Slice, {f32({5, 7})},
+                 {{"starts", I{0, 0}}, {"ends", I{5, 7}}, {"steps", I{1, 0}}}),
+           "[slice] step 0 on axis 1 must be >= 1");
+  CHECK_EQ(infer(OpKind::Slice, {f32({5, 7})}, {{"starts", I{0, 3}}, {"ends", I{5, 8}}}),
+           "[slice] slice 3:8 on axis 1 out of range for f32[5,7] (need 0 <= start <= end <= 7)");
+  CHECK_EQ(infer(OpKind::Slice, {f32({5, 7})}, {{"starts", I{-1, 0}}, {"ends", I{5, 7}}}),
+           "[slice] slice -1:5 on axis 0 out of range for f32[5,7] (need 0 <= start <= end <= 5)");
+  CHECK_EQ(infer(OpKind::Slice, {f32({5, 7})}, {{"starts", I{3, 0}}, {"ends", I{2, 7}}}),
+           "[slice] slice 3:2 on axis 0 out of range for f32[5,7] (need 0 <= start <= end <= 5)");
+  CHECK_EQ(infer(OpKind::Slice, {f32({5, 7})},
+                 {{"starts", I{1, 0}}, {"ends", I{5, 7}}, {"steps", I{2, INT64_MAX}}}),
+           "<ok: f32[2,1]>");
+
+  CHECK_EQ(infer(OpKind::Concat, {f32({2, 3}), f32({2, 4})}, {{"axis", 0}}),
+           "[concat] operand 1 does not match operand 0 except on axis 0: f32[2,4] vs f32[2,3]");
+  CHECK_EQ(infer(OpKind::Concat, {f32({2, 3}), f32({2, 3, 1})}, {{"axis", 1}}),
+           "[concat] operand 1 does not match operand 0 except on axis 1: f32[2,3,1] vs f32[2,3]");
+  CHECK_EQ(infer(OpKind::Concat, {f32({2, 3}), i64({2, 3})}, {{"axis", 1}}),
+           "[concat] operand dtypes differ: f32[2,3] vs i64[2,3] (insert a cast)");
+  CHECK_EQ(infer(OpKind::Concat, {f32({2, 3})}, {{"axis", -3}}),
+           "[concat] axis -3 out of range for f32[2,3]");
+  CHECK_EQ(infer(OpKind::Concat, {f32({})}, {{"axis", 0}}),
+           "[concat] axis 0 out of range for f32[]");
+  CHECK_EQ(infer(OpKind::Concat, {}, {{"axis", 0}}),
+           "[concat] expects at least 1 operands, got 0");
+  CHECK_EQ(infer(OpKind::Concat, {f32({2, 1}), f32({2, 4}), f32({2, 2})}, {{"axis", -1}}),
+           "<ok: f32[2,7]>");
+
+  CHECK_EQ(infer(OpKind::Pad, {f32({2, 3})}, {{"low", I{1, -1}}, {"high", I{0, 0}}}),
+           "[pad] low [1, -1] has a negative entry");
+  CHECK_EQ(infer(OpKind::Pad, {f32({2, 3})}, {{"low", I{1, 1}}, {"high", I{0}}}),
+           "[pad] high [0] has 1 entries but f32[2,3] has rank 2");
+  CHECK_EQ(infer(OpKind::Pad, {f32({2, 3})}, {{"low", I{big, 0}}, {"high", I{1, 0}}}),
+           "[pad] padded axis 0 of f32[2,3] is longer than 2^40");
+  CHECK_EQ(infer(OpKind::Pad, {f32({2, 3})},
+                 {{"low", I{1, 0}}, {"high", I{0, 2}}, {"value", 1.5}}),
+           "<ok: f32[3,5]>");
+
+  CHECK_EQ(infer(OpKind::Tril, {f32({3})}), "[tril] operand must have rank >= 2, got f32[3]");
+  CHECK_EQ(infer(OpKind::Triu, {f32({3, 4})}, {{"k", INT64_MIN}}), "<ok: f32[3,4]>");
+}
+
+TEST_CASE("gather, take, embedding, one_hot, topk: type rules") {
+  CHECK_EQ(infer(OpKind::Gather, {f32({3, 4}), f32({3, 4})}, {{"axis", 0}}),
+           "[gather] operand 1 must be an i32 or i64 tensor, got f32[3,4]");
+  CHECK_EQ(infer(OpKind::Gather, {f32({3, 4}), i64({3, 2})}, {{"axis", 0}}),
+           "[gather] indices i64[3,2] must match f32[3,4] except on axis 0");
+  CHECK_EQ(infer(OpKind::Gather, {f32({3, 4}), i64({3})}, {{"axis", 0}}),
+           "[gather] indices i64[3] must match f32[3,4] except on axis 0");
+  CHECK_EQ(infer(OpKind::Gather, {f32({3, 4}), i64({3, 4})}, {{"axis", 2}}),
+           "[gather] axis 2 out of range for f32[3,4]");
+  CHECK_EQ(infer(OpKind::Gather, {f32({3, 4}), i64({3, 9})}, {{"axis", -1}}),
+           "<ok: f32[3,9]>");
+
+  CHECK_EQ(infer(OpKind::Take, {f32({3, 4, 5}), t(DType::I32, {2, 6})}, {{"axis", 1}}),
+           "<ok: f32[3,2,6,5]>");
+  CHECK_EQ(infer(OpKind::Take, {f32({}), i64({2})}, {{"axis", 0}}),
+           "[take] axis 0 out of range for f32[]");
+  int64_t big = int64_t{1} << 40;
+  CHECK_EQ(infer(OpKind::Take, {f32({big, 2}), i64({big})}, {{"axis", 1}}),
+           "[take] result has more than 2^50 elements");
+
+  CHECK_EQ(infer(OpKind::Embedding, {i64({6, 4}), i64({2})}),
+           "[embedding] table must be a rank-2 float tensor [V, C], got i64[6,4]");
+  CHECK_EQ(infer(OpKind::Embedding, {f32({6}), i64({2})}),
+           "[embedding] table must be a rank-2 float tensor [V, C], got f32[6]");
+  CHECK_EQ(infer(OpKind::Embedding, {f32({6, 4}), f32({2})}),
+           "[embedding] operand 1 must be an i32 or i64 tensor, got f32[2]");
+  CHECK_EQ(infer(OpKind::Embedding, {f32({6, 4}), t(DType::I32, {2, 3})}), "<ok: f32[2,3,4]>");
+
+  CHECK_EQ(infer(OpKind::OneHot, {i64({3})}, {{"depth", 0}}),
+           "[one_hot] depth 0 must be in [1, 2^40]");
+  CHECK_EQ(infer(OpKind::OneHot, {f32({3})}, {{"depth", 2}}),
+           "[one_hot] operand 0 must be an i32 or i64 tensor, got f32[3]");
+  CHECK_EQ(infer(OpKind::OneHot, {i64({big})}, {{"depth", big}}),
+           "[one_hot] result has more than 2^50 elements");
+  CHECK_EQ(infer(OpKind::OneHot, {i64({2, 3})}, {{"depth", 5}, {"dtype", DType::Bool}}),
+           "<ok: bool[2,3,5]>");
+
+  CHECK_EQ(infer(OpKind::Topk, {f32({3, 4})}, {{"k", 5}}),
+           "[topk] k 5 out of range [0, 4] for axis -1 of f32[3,4]");
+  CHECK_EQ(infer(OpKind::Topk, {f32({3, 4})}, {{"k", -1}, {"axis", 0}}),
+           "[topk] k -1 out of range [0, 3] for axis 0 of f32[3,4]");
+  CHECK_EQ(infer(OpKind::Topk, {f32({3, 4})}, {{"k", 1}, {"axis", 2}}),
+           "[topk] axis 2 out of range for f32[3,4]");
+  CHECK_EQ(infer(OpKind::Topk, {t(DType::Bool, {3})}, {{"k", 1}}),
+           "[topk] operand 0 must be a float or integer tensor, got bool[3]");
+  CHECK_EQ(infer(OpKind::Topk, {f32({3, 4})}, {{"k", 2}, {"axis", 0}}),
+           "<ok: f32[2,4] i64[2,4]>");
+}
+
+TEST_CASE("cumsum: type rules") {
+  CHECK_EQ(infer(OpKind::Cumsum, {f32({3, 4})}, {{"axis", 2}}),
+           "[cumsum] axis 2 out of range for f32[3,4]");
+  CHECK_EQ(infer(OpKind::Cumsum, {t(DType::Bool, {3})}, {{"axis", 0}}),
+           "[cumsum] operand 0 must be a float or integer tensor, got bool[3]");
+  CHECK_EQ(infer(OpKind::Cumsum, {f32({3, 4})}),
+           "[cumsum] missing required attribute 'axis' (i64)");
+  CHECK_EQ(infer(OpKind::Cumsum, {t(DType::I32, {3, 4})}, {{"axis", -2}}), "<ok: i32[3,4]>");
+}
+
+TEST_CASE("index ops: out-of-range indices are data errors, without wraparound") {
+  CHECK_EQ(run_error("func @f(%x: f64[2,3], %i: i64[2,1]) -> f64[2,1] {\n"
+                     "  %y = gather %x, %i {axis = 1} : f64[2,1]\n  return %y\n}\n",
+                     {{1, 2, 3, 4, 5, 6}, {0, 3}}),
+           "index 3 out of range [0, 3) on axis 1 of f64[2,3]");
+  CHECK_EQ(run_error("func @f(%x: f64[2,3], %i: i64[1]) -> f64[1,3] {\n"
+                     "  %y = take %x, %i {axis = 0} : f64[1,3]\n  return %y\n}\n",
+                     {{1, 2, 3, 4, 5, 6}, {-1}}),
+           "index -1 out of range [0, 2) on axis 0 of f64[2,3]");
+  CHECK_EQ(run_error("func @f(%t: f64[5,2], %i: i32[3]) -> f64[3,2] {\n"
+                     "  %y = embedding %t, %i : f64[3,2]\n  return %y\n}\n",
+                     {std::vector<double>(10, 1.0), {0, 7, 1}}),
+           "id 7 out of range for a table of 5 rows");
+  CHECK_EQ(run_error("func @f(%i: i64[2]) -> f32[2,3] {\n"
+                     "  %y = one_hot %i {depth = 3} : f32[2,3]\n  return %y\n}\n",
+                     {{2, 3}}),
+           "id 3 out of range for depth 3");
+  CHECK_EQ(run_error("func @f(%x: f64[2,3], %i: i64[2,1]) -> f64[2,1] {\n"
+                     "  %y = gather %x, %i {axis = -1} : f64[2,1]\n  return %y\n}\n",
+                     {{1, 2, 3, 4, 5, 6}, {2, 0}}),
+           "<ok>");
+}
+
+TEST_CASE("empty results with a long dim evaluate without a long loop") {
+  // 2^40 iterations of an empty inner loop would hang the interpreter (and a fuzzer).
+  CHECK_EQ(run_error("func @f(%x: f32[1099511627776,0]) -> (f32[1099511627776,0], "
+                     "i64[1099511627776,0]) {\n"
+                     "  %v, %i = topk %x {k = 0} : f32[1099511627776,0], i64[1099511627776,0]\n"
+                     "  return %v, %i\n}\n",
+                     {{}}),
+           "<ok>");
+  CHECK_EQ(run_error("func @f(%x: f32[0,1099511627776]) -> f32[0,1099511627776] {\n"
+                     "  %y = cumsum %x {axis = 0} : f32[0,1099511627776]\n  return %y\n}\n",
+                     {{}}),
+           "<ok>");
+  CHECK_EQ(run_error("func @f(%a: f32[1099511627776,0,1], %b: f32[1,1]) -> "
+                     "f32[1099511627776,0,1] {\n"
+                     "  %y = matmul %a, %b : f32[1099511627776,0,1]\n  return %y\n}\n",
+                     {{}, {2}}),
+           "<ok>");
+}
