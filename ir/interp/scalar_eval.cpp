@@ -4,6 +4,7 @@
 #include <cmath>
 #include <complex>
 
+#include "ir/element.h"
 #include "ir/interp/interpreter.h"
 #include "ir/op_def.h"
 
@@ -32,6 +33,10 @@ public:
   }
 
   SVal apply(ScalarOp op, std::span<const SVal> a) override {
+    // The part intrinsics change between real and complex dtypes: before the dispatch on
+    // the operand's dtype.
+    if (op == ScalarOp::Real || op == ScalarOp::Imag || op == ScalarOp::MakeComplex)
+      return complex_parts(op, a);
     if (is_complex(a[0].type))
       return complex_apply(op, a);
     std::vector<double> r(n_);
@@ -144,6 +149,10 @@ public:
       un([](double v) { return v == 0 ? 1.0 : 0.0; });
       out = DType::Bool;
       break;
+    case ScalarOp::Real:
+    case ScalarOp::Imag:
+    case ScalarOp::MakeComplex:
+      TEVO_ASSERT(false, "complex part intrinsic reached the real path");
     }
     if (is_int(out)) // integer arithmetic stays integral (e.g. after pow)
       for (auto& v : r)
@@ -166,22 +175,47 @@ public:
   }
 
   SVal cast(SVal x, DType to) override {
+    // Converts exactly as storing into `to` would (element.h): floats round to the target
+    // precision, integers truncate toward zero and saturate (NaN -> 0), bool is x != 0.
+    // Complex -> real keeps the real part (the cast op itself rejects it).
     std::vector<double> r = re(x);
     std::vector<double> ri;
     if (is_complex(to))
       ri = is_complex(x.type) ? im(x) : std::vector<double>(n_, 0.0);
-    if (is_int(to))
-      for (auto& v : r)
-        v = std::isfinite(v) ? std::trunc(v) : 0.0;
-    if (is_bool(to))
-      for (auto& v : r)
-        v = v != 0 ? 1.0 : 0.0;
+    uint8_t buf[16];
+    for (size_t i = 0; i < n_; ++i) {
+      store_element(buf, to, 0, r[i], 0);
+      r[i] = load_element(buf, to, 0, 0);
+      if (!ri.empty()) {
+        store_element(buf, to, 0, ri[i], 1);
+        ri[i] = load_element(buf, to, 0, 1);
+      }
+    }
     return add_array(std::move(r), std::move(ri), to);
   }
 
 private:
+  SVal complex_parts(ScalarOp op, std::span<const SVal> a) {
+    DType t = a[0].type;
+    if (op == ScalarOp::MakeComplex) {
+      TEVO_ASSERT(t == DType::F32 || t == DType::F64, "complex parts must be f32 or f64");
+      return add_array(re(a[0]), re(a[1]), t == DType::F32 ? DType::C64 : DType::C128);
+    }
+    TEVO_ASSERT(is_complex(t), "real/imag of a non-complex value");
+    DType out = t == DType::C64 ? DType::F32 : DType::F64;
+    return add_array(op == ScalarOp::Real ? re(a[0]) : im(a[0]), {}, out);
+  }
+
   SVal complex_apply(ScalarOp op, std::span<const SVal> a) {
     using C = std::complex<double>;
+    if (op == ScalarOp::Eq || op == ScalarOp::Ne) { // both parts compared; the result is bool
+      std::vector<double> r(n_);
+      for (size_t i = 0; i < n_; ++i) {
+        bool eq = re(a[0])[i] == re(a[1])[i] && im(a[0])[i] == im(a[1])[i];
+        r[i] = eq == (op == ScalarOp::Eq) ? 1.0 : 0.0;
+      }
+      return add_array(std::move(r), {}, DType::Bool);
+    }
     std::vector<double> r(n_), ri(n_);
     for (size_t i = 0; i < n_; ++i) {
       C x(re(a[0])[i], im(a[0])[i]);

@@ -1,62 +1,280 @@
-// compare_select.cpp: PLACEHOLDER definitions, to be replaced by the real family.
+// compare_select.cpp: comparisons, boolean logic, select, cast and complex parts.
+//
+// All of these are elementwise and defined by their scalar maths (ScalarFn), so every
+// code generator gets them from its scalar intrinsics. Binary and ternary ops broadcast
+// NumPy-style; operands that meet in one computation must share a dtype (no implicit
+// promotion: insert a cast).
 #include "ir/ops/common.h"
 
-namespace tevo::ir {
+namespace tevo::ir::ops {
 
 namespace {
-OpDef pending(std::string_view name) {
+
+using S = ScalarOp;
+using Args = std::span<const SVal>;
+using Infer = Expected<std::vector<TensorType>>;
+
+/// Largest result the ops here will describe (the parser's limit on a tensor type).
+constexpr int64_t kMaxResultElements = int64_t{1} << 50;
+
+/// True when the element count of `s` exceeds kMaxResultElements (checked without
+/// overflow: broadcasting two 2^40 extents would wrap int64).
+bool too_many_elements(const Shape& s) {
+  for (Dim d : s.dims())
+    if (d.value() == 0)
+      return false;
+  int64_t n = 1;
+  for (Dim d : s.dims()) {
+    if (n > kMaxResultElements / d.value())
+      return true;
+    n *= d.value();
+  }
+  return false;
+}
+
+/// Broadcast shape of all operands, or a Diag naming their types.
+Expected<Shape> broadcast_all(const InferCtx& c) {
+  Shape s = c.operands[0].shape;
+  bool ok = true;
+  for (size_t i = 1; i < c.operands.size() && ok; ++i) {
+    auto b = broadcast_shapes(s, c.operands[i].shape);
+    ok = b.has_value();
+    if (ok)
+      s = *b;
+  }
+  std::string types;
+  for (const auto& t : c.operands)
+    types += (types.empty() ? "" : " vs ") + t.str();
+  if (!ok)
+    return make_diag("shapes do not broadcast: {}", types);
+  if (too_many_elements(s))
+    return make_diag("broadcast result {} has too many elements: {}", s.str(), types);
+  return s;
+}
+
+enum class Domain { Any, Numeric, Bool };
+
+bool in_domain(DType t, Domain d) {
+  switch (d) {
+  case Domain::Any:
+    return true;
+  case Domain::Numeric:
+    return is_float(t) || is_int(t);
+  case Domain::Bool:
+    return is_bool(t);
+  }
+  return false;
+}
+
+const char* domain_name(Domain d) {
+  switch (d) {
+  case Domain::Any:
+    return "a tensor";
+  case Domain::Numeric:
+    return "a float or integer tensor";
+  case Domain::Bool:
+    return "a bool tensor";
+  }
+  return "";
+}
+
+/// (x, y) -> bool: operands of one dtype in domain D, broadcast together.
+template <Domain D> Infer infer_to_bool(const InferCtx& c) {
+  const auto& a = c.operands[0];
+  const auto& b = c.operands[1];
+  if (auto d = need(c, 0, in_domain(a.dtype, D), domain_name(D)))
+    return *d;
+  if (a.dtype != b.dtype)
+    return make_diag("operand dtypes differ: {} vs {} (insert a cast)", a.str(), b.str());
+  auto s = broadcast_all(c);
+  if (!s)
+    return s.error();
+  return one(TensorType{DType::Bool, *s});
+}
+
+OpDef compare(std::string_view name,
+              std::string_view summary,
+              Domain d,
+              ScalarFn fn,
+              uint32_t extra_traits = 0) {
   OpDef o;
   o.name = name;
-  o.summary = "not implemented yet";
-  o.traits = kVariadic;
-  o.infer = [](const InferCtx&) -> Expected<std::vector<TensorType>> {
-    return make_diag("not implemented yet");
+  o.summary = summary;
+  o.signature = "(x, y) -> bool";
+  o.min_operands = o.max_operands = 2;
+  o.traits = kElementwise | kNotDifferentiable | extra_traits;
+  o.infer = d == Domain::Any    ? infer_to_bool<Domain::Any>
+            : d == Domain::Bool ? infer_to_bool<Domain::Bool>
+                                : infer_to_bool<Domain::Numeric>;
+  o.scalar = fn;
+  return o;
+}
+
+/// real / imag: c64 -> f32, c128 -> f64.
+Infer infer_part(const InferCtx& c) {
+  const auto& x = c.operands[0];
+  if (auto d = need(c, 0, is_complex(x.dtype), "a complex tensor (c64 or c128)"))
+    return *d;
+  return one(TensorType{x.dtype == DType::C64 ? DType::F32 : DType::F64, x.shape});
+}
+
+OpDef part(std::string_view name, std::string_view summary, ScalarFn fn) {
+  OpDef o;
+  o.name = name;
+  o.summary = summary;
+  o.signature = "(z) -> x";
+  o.min_operands = o.max_operands = 1;
+  o.traits = kElementwise;
+  o.infer = infer_part;
+  o.scalar = fn;
+  return o;
+}
+
+} // namespace
+} // namespace tevo::ir::ops
+
+namespace tevo::ir {
+using namespace ops; // NOLINT: definitions below read like a table
+
+OpDef def_Eq() {
+  return compare(
+      "eq", "x == y (complex: both parts equal; NaN != NaN)", Domain::Any,
+      [](ScalarBuilder& b, Args a, const AttrDict&) { return b.bin(S::Eq, a[0], a[1]); },
+      kCommutative);
+}
+OpDef def_Ne() {
+  return compare(
+      "ne", "x != y (true for NaN)", Domain::Any,
+      [](ScalarBuilder& b, Args a, const AttrDict&) { return b.bin(S::Ne, a[0], a[1]); },
+      kCommutative);
+}
+OpDef def_Lt() {
+  return compare(
+      "lt", "x < y (false for NaN)", Domain::Numeric,
+      [](ScalarBuilder& b, Args a, const AttrDict&) { return b.bin(S::Lt, a[0], a[1]); });
+}
+OpDef def_Le() {
+  return compare(
+      "le", "x <= y (false for NaN)", Domain::Numeric,
+      [](ScalarBuilder& b, Args a, const AttrDict&) { return b.bin(S::Le, a[0], a[1]); });
+}
+OpDef def_Gt() {
+  return compare(
+      "gt", "x > y (false for NaN)", Domain::Numeric,
+      [](ScalarBuilder& b, Args a, const AttrDict&) { return b.bin(S::Gt, a[0], a[1]); });
+}
+OpDef def_Ge() {
+  return compare(
+      "ge", "x >= y (false for NaN)", Domain::Numeric,
+      [](ScalarBuilder& b, Args a, const AttrDict&) { return b.bin(S::Ge, a[0], a[1]); });
+}
+OpDef def_LogicalAnd() {
+  return compare(
+      "logical_and", "x and y (bool)", Domain::Bool,
+      [](ScalarBuilder& b, Args a, const AttrDict&) { return b.bin(S::And, a[0], a[1]); },
+      kCommutative);
+}
+OpDef def_LogicalOr() {
+  return compare(
+      "logical_or", "x or y (bool)", Domain::Bool,
+      [](ScalarBuilder& b, Args a, const AttrDict&) { return b.bin(S::Or, a[0], a[1]); },
+      kCommutative);
+}
+OpDef def_LogicalNot() {
+  OpDef o;
+  o.name = "logical_not";
+  o.summary = "not x (bool)";
+  o.signature = "(x) -> bool";
+  o.min_operands = o.max_operands = 1;
+  o.traits = kElementwise | kNotDifferentiable;
+  o.infer = [](const InferCtx& c) -> Infer {
+    if (auto d = need(c, 0, is_bool(c.operands[0].dtype), "a bool tensor"))
+      return *d;
+    return one(c.operands[0]);
+  };
+  o.scalar = [](ScalarBuilder& b, Args a, const AttrDict&) { return b.un(S::Not, a[0]); };
+  return o;
+}
+
+OpDef def_Select() {
+  OpDef o;
+  o.name = "select";
+  o.summary = "cond ? a : b, elementwise; all three broadcast together";
+  o.signature = "(cond, a, b) -> y";
+  o.min_operands = o.max_operands = 3;
+  o.traits = kElementwise;
+  o.infer = [](const InferCtx& c) -> Infer {
+    const auto& cond = c.operands[0];
+    const auto& a = c.operands[1];
+    const auto& b = c.operands[2];
+    if (!is_bool(cond.dtype))
+      return make_diag("condition (operand 0) must be a bool tensor, got {}", cond.str());
+    if (a.dtype != b.dtype)
+      return make_diag("branch dtypes differ: {} vs {} (insert a cast)", a.str(), b.str());
+    auto s = broadcast_all(c);
+    if (!s)
+      return s.error();
+    return one(TensorType{a.dtype, *s});
+  };
+  o.scalar = [](ScalarBuilder& b, Args a, const AttrDict&) { return b.select(a[0], a[1], a[2]); };
+  return o;
+}
+
+OpDef def_Cast() {
+  OpDef o;
+  o.name = "cast";
+  o.summary = "converts to `dtype` (float->int truncates toward zero and saturates, NaN -> 0; "
+              "->bool is x != 0)";
+  o.signature = "(x) -> y";
+  o.min_operands = o.max_operands = 1;
+  o.attrs = {required("dtype", AttrKind::DType, "target dtype")};
+  o.traits = kElementwise;
+  o.infer = [](const InferCtx& c) -> Infer {
+    const auto& x = c.operands[0];
+    DType to = c.attrs.get("dtype").dtype();
+    if (is_complex(x.dtype) && !is_complex(to))
+      return make_diag("cannot cast {} to {}: use real or imag", x.str(), dtype_name(to));
+    return one(TensorType{to, x.shape});
+  };
+  o.scalar = [](ScalarBuilder& b, Args a, const AttrDict& at) {
+    return b.cast(a[0], at.get("dtype").dtype());
   };
   return o;
 }
-} // namespace
 
-OpDef def_Eq() {
-  return pending("eq");
-}
-OpDef def_Ne() {
-  return pending("ne");
-}
-OpDef def_Lt() {
-  return pending("lt");
-}
-OpDef def_Le() {
-  return pending("le");
-}
-OpDef def_Gt() {
-  return pending("gt");
-}
-OpDef def_Ge() {
-  return pending("ge");
-}
-OpDef def_LogicalAnd() {
-  return pending("logical_and");
-}
-OpDef def_LogicalOr() {
-  return pending("logical_or");
-}
-OpDef def_LogicalNot() {
-  return pending("logical_not");
-}
-OpDef def_Select() {
-  return pending("select");
-}
-OpDef def_Cast() {
-  return pending("cast");
-}
 OpDef def_Real() {
-  return pending("real");
+  return part("real", "real part of a complex tensor (c64 -> f32, c128 -> f64)",
+              [](ScalarBuilder& b, Args a, const AttrDict&) { return b.un(S::Real, a[0]); });
 }
 OpDef def_Imag() {
-  return pending("imag");
+  return part("imag", "imaginary part of a complex tensor (c64 -> f32, c128 -> f64)",
+              [](ScalarBuilder& b, Args a, const AttrDict&) { return b.un(S::Imag, a[0]); });
 }
+
 OpDef def_Complex() {
-  return pending("complex");
+  OpDef o;
+  o.name = "complex";
+  o.summary = "re + i im from two float tensors (f32 -> c64, f64 -> c128); broadcasts";
+  o.signature = "(re, im) -> z";
+  o.min_operands = o.max_operands = 2;
+  o.traits = kElementwise;
+  o.infer = [](const InferCtx& c) -> Infer {
+    const auto& re = c.operands[0];
+    const auto& im = c.operands[1];
+    if (auto d =
+            need(c, 0, re.dtype == DType::F32 || re.dtype == DType::F64, "an f32 or f64 tensor"))
+      return *d;
+    if (re.dtype != im.dtype)
+      return make_diag("operand dtypes differ: {} vs {} (insert a cast)", re.str(), im.str());
+    auto s = broadcast_all(c);
+    if (!s)
+      return s.error();
+    return one(TensorType{re.dtype == DType::F32 ? DType::C64 : DType::C128, *s});
+  };
+  o.scalar = [](ScalarBuilder& b, Args a, const AttrDict&) {
+    return b.bin(S::MakeComplex, a[0], a[1]);
+  };
+  return o;
 }
 
 } // namespace tevo::ir
