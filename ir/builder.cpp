@@ -68,19 +68,19 @@ Expected<std::vector<TensorType>> infer_result_types(const OpDef& def,
                      def.max_operands, n);
   }
   for (const auto& t : operands)
-    if (t.numel() < 0)
-      return make_diag("[{}] operand has a negative dimension", def.name);
+    if (!checked_numel(t.shape))
+      return make_diag("[{}] operand {} is too large", def.name, t.str());
   auto r = def.infer(InferCtx{operands, attrs});
   if (!r.ok()) {
     Diag d = r.error();
     d.message = fmt::format("[{}] {}", def.name, d.message);
     return d;
   }
-  constexpr int64_t kMaxElements = int64_t{1} << 40;
+  // One central size check, so no op can produce a type whose size arithmetic overflows.
   for (const auto& t : r.value())
-    for (Dim dm : t.shape.dims())
-      if (dm.value() < 0 || dm.value() > kMaxElements)
-        return make_diag("[{}] result dimension {} out of range", def.name, dm.value());
+    if (!checked_numel(t.shape))
+      return make_diag("[{}] result {} is too large (limits: rank {}, dims 2^40, 2^50 elements)",
+                       def.name, t.str(), kMaxRank);
   return r;
 }
 

@@ -31,7 +31,7 @@ class Value;
 enum Trait : uint32_t {
   kElementwise = 1u << 0,   ///< result[i] depends on operand[i] only (after broadcasting)
   kCommutative = 1u << 1,   ///< binary op with op(a,b) == op(b,a)
-  kReduction = 1u << 2,     ///< reduces over `axes`
+  kReduction = 1u << 2,     ///< reduces over `axes` (argmax: `axis`)
   kNotDifferentiable = 1u << 3, ///< no gradient flows through (indices, comparisons, ...)
   kSource = 1u << 4,        ///< no operands (constants, iota, random)
   kView = 1u << 5,          ///< pure data movement; no arithmetic

@@ -34,7 +34,8 @@ public:
   virtual ~ScalarBuilder() = default;
   /// A constant of dtype t.
   virtual SVal constant(double v, DType t) = 0;
-  /// Applies an intrinsic. Comparisons return bool; others return the operand dtype.
+  /// Applies an intrinsic. Comparisons return bool; Real/Imag return the component's float
+  /// dtype; MakeComplex returns the complex dtype; others return the operand dtype.
   virtual SVal apply(ScalarOp op, std::span<const SVal> args) = 0;
   /// select(c, a, b): c is bool.
   virtual SVal select(SVal c, SVal a, SVal b) = 0;

@@ -47,6 +47,30 @@ std::string Shape::str() const {
   return s + "]";
 }
 
+std::optional<int64_t> checked_numel(const std::vector<int64_t>& dims) {
+  if (static_cast<int64_t>(dims.size()) > kMaxRank)
+    return std::nullopt;
+  int64_t n = 1;
+  bool zero = false;
+  for (int64_t d : dims) {
+    if (d < 0 || d > kMaxDim)
+      return std::nullopt;
+    zero |= d == 0;
+  }
+  if (zero)
+    return 0;
+  for (int64_t d : dims) {
+    if (n > kMaxElements / d)
+      return std::nullopt;
+    n *= d;
+  }
+  return n;
+}
+
+std::optional<int64_t> checked_numel(const Shape& s) {
+  return checked_numel(s.to_vector());
+}
+
 std::optional<int64_t> normalize_axis(int64_t axis, int64_t rank) {
   if (axis < -rank || axis >= rank)
     return std::nullopt;

@@ -70,6 +70,17 @@ private:
   std::vector<Dim> dims_;
 };
 
+/// Limits every tensor type in a valid graph respects (checked by the parser and by type
+/// inference), so size arithmetic on verified IR can never overflow int64.
+inline constexpr int64_t kMaxRank = 16;
+inline constexpr int64_t kMaxDim = int64_t{1} << 40;
+inline constexpr int64_t kMaxElements = int64_t{1} << 50;
+
+/// Product of `dims`, or nullopt when a dim is negative or above kMaxDim, the rank is above
+/// kMaxRank, or the product exceeds kMaxElements. Never overflows.
+std::optional<int64_t> checked_numel(const std::vector<int64_t>& dims);
+std::optional<int64_t> checked_numel(const Shape& s);
+
 /// Normalises a possibly negative axis against a rank; nullopt when out of range.
 std::optional<int64_t> normalize_axis(int64_t axis, int64_t rank);
 

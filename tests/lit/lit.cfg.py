@@ -10,6 +10,8 @@ config.test_format = lit.formats.ShTest(execute_external=False)
 config.suffixes = [".tir"]
 config.excludes = ["Inputs"]
 config.test_source_root = os.path.dirname(__file__)
+# Temporary files (%t) go to the build tree, never into the sources.
+config.test_exec_root = lit_config.params.get("exec_root", "/tmp/tevo-lit")
 
 bin_dir = lit_config.params.get("tevo_bin_dir")
 llvm_bin = lit_config.params.get("llvm_bin_dir", "/usr/lib/llvm-19/bin")
