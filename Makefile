@@ -17,7 +17,11 @@ build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
 demo: build
-	$(BUILD)/examples/demo/tevo-demo
+	$(BUILD)/examples/demo/tevo-demo $(BUILD)/attention_block.tir
+	@echo; echo "== tevo opt --passes=default (canonicalize, cse, dce) =="
+	$(BUILD)/tools/tevo opt $(BUILD)/attention_block.tir --passes=default --pass-stats
+	@echo; echo "== tevo run --seed=1 on the optimised IR =="
+	$(BUILD)/tools/tevo opt $(BUILD)/attention_block.tir --passes=default | $(BUILD)/tools/tevo run - --seed=1
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

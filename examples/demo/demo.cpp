@@ -62,7 +62,7 @@ interp::Array ramp(const TensorType& t, double scale, double offset) {
 
 } // namespace
 
-int main() {
+int main(int argc, char** argv) {
   try {
     const int64_t n = 4, d = 8;
     auto g = build_block(n, d);
@@ -84,8 +84,19 @@ int main() {
         std::printf("%s%8.4f", j ? ", " : "", outs[0][i * d + j]);
       std::printf("]\n");
     }
-    std::printf("\nNext: save the IR to a file and try `tevo print`, `tevo run --seed=1`, "
-                "`tevo dot` and `tevo opt --passes=default --print-after-all` on it.\n");
+    if (argc > 1) {
+      // Save the IR (without locations) for the tevo command to work on.
+      std::FILE* f = std::fopen(argv[1], "w");
+      if (!f) {
+        std::fprintf(stderr, "error: cannot write %s\n", argv[1]);
+        return 1;
+      }
+      std::fputs(print_graph(*g).c_str(), f);
+      std::fclose(f);
+      std::printf("\nwrote %s: try `tevo print`, `tevo run --seed=1`, `tevo dot` and "
+                  "`tevo opt --passes=default --print-after-all` on it\n",
+                  argv[1]);
+    }
   } catch (const Error& e) {
     std::fprintf(stderr, "%s\n", e.what());
     return 1;

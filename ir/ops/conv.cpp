@@ -1,23 +1,160 @@
-// conv.cpp: PLACEHOLDER definitions, to be replaced by the real family.
+// conv.cpp: 1-D convolution with PyTorch's layout and cross-correlation semantics.
+//
+// x [B, Cin, L] and w [Cout, Cin/groups, K] give y [B, Cout, Lout] with
+//   y[b, o, t] = sum_{c < Cin/groups, k < K} x[b, g*Cin/groups + c, t*stride + k*dilation - left]
+//                                            * w[o, c, k],        g = o / (Cout/groups),
+// where x is zero outside [0, L) (the padding) and
+//   Lout = (L + left + right - dilation*(K-1) - 1) / stride + 1.
+// A causal convolution is padding = [dilation*(K-1), 0].
 #include "ir/ops/common.h"
 
-namespace tevo::ir {
+namespace tevo::ir::ops {
 
 namespace {
-OpDef pending(std::string_view name) {
-  OpDef o;
-  o.name = name;
-  o.summary = "not implemented yet";
-  o.traits = kVariadic;
-  o.infer = [](const InferCtx&) -> Expected<std::vector<TensorType>> {
-    return make_diag("not implemented yet");
-  };
-  return o;
+
+// Attribute bounds that keep every length computation far from int64 overflow.
+constexpr int64_t kMaxAttr = int64_t{1} << 40;
+constexpr int64_t kMaxElements = int64_t{1} << 50;
+
+std::optional<int64_t> checked_mul(int64_t a, int64_t b) {
+  int64_t r = 0;
+  if (__builtin_mul_overflow(a, b, &r))
+    return std::nullopt;
+  return r;
 }
+std::optional<int64_t> checked_add(int64_t a, int64_t b) {
+  int64_t r = 0;
+  if (__builtin_add_overflow(a, b, &r))
+    return std::nullopt;
+  return r;
+}
+
+struct Conv {
+  int64_t batch, cin, len, cout, cin_g, k, stride, left, right, dilation, groups, lout;
+};
+
+/// Validates everything and computes the geometry; `lout` is filled.
+Expected<Conv> geometry(std::span<const TensorType> ops, const AttrDict& at) {
+  const TensorType& x = ops[0];
+  const TensorType& w = ops[1];
+  if (!is_float(x.dtype))
+    return make_diag("operand 0 must be a float tensor, got {}", x.str());
+  if (x.dtype != w.dtype)
+    return make_diag("operand dtypes differ: {} vs {} (insert a cast)", x.str(), w.str());
+  if (x.shape.rank() != 3)
+    return make_diag("x must be [batch, channels, length], got {}", x.str());
+  if (w.shape.rank() != 3)
+    return make_diag("w must be [out_channels, in_channels/groups, kernel], got {}", w.str());
+  Conv c{};
+  c.batch = x.shape.dim(0);
+  c.cin = x.shape.dim(1);
+  c.len = x.shape.dim(2);
+  c.cout = w.shape.dim(0);
+  c.cin_g = w.shape.dim(1);
+  c.k = w.shape.dim(2);
+  c.stride = at.i64("stride");
+  c.dilation = at.i64("dilation");
+  c.groups = at.i64("groups");
+  const auto& pad = at.i64_list("padding");
+  if (c.stride < 1 || c.stride > kMaxAttr)
+    return make_diag("stride must be in [1, 2^40], got {}", c.stride);
+  if (c.dilation < 1 || c.dilation > kMaxAttr)
+    return make_diag("dilation must be in [1, 2^40], got {}", c.dilation);
+  if (c.groups < 1)
+    return make_diag("groups must be at least 1, got {}", c.groups);
+  if (pad.size() != 2)
+    return make_diag("padding must be [left, right], got {} values", pad.size());
+  c.left = pad[0];
+  c.right = pad[1];
+  if (c.left < 0 || c.right < 0 || c.left > kMaxAttr || c.right > kMaxAttr)
+    return make_diag("padding [{}, {}] must be in [0, 2^40]", c.left, c.right);
+  if (c.cin % c.groups != 0 || c.cout % c.groups != 0)
+    return make_diag("groups = {} must divide the {} input and {} output channels: {} * {}",
+                     c.groups, c.cin, c.cout, x.str(), w.str());
+  if (c.cin_g != c.cin / c.groups)
+    return make_diag("w has {} input channels per group, expected {} ({} channels / {} groups): "
+                     "{} * {}",
+                     c.cin_g, c.cin / c.groups, c.cin, c.groups, x.str(), w.str());
+  if (c.k < 1)
+    return make_diag("kernel size must be at least 1: {} * {}", x.str(), w.str());
+  auto padded = checked_add(c.len, c.left + c.right);
+  auto reach = checked_mul(c.dilation, c.k - 1); // dilated kernel extent minus one
+  if (!padded || !reach || *reach >= *padded)
+    return make_diag("padded input length {} is shorter than the dilated kernel ({} taps, "
+                     "dilation {}): {} * {}",
+                     padded ? *padded : INT64_MAX, c.k, c.dilation, x.str(), w.str());
+  c.lout = (*padded - *reach - 1) / c.stride + 1;
+  auto n = checked_mul(c.batch, c.cout);
+  if (n)
+    n = checked_mul(*n, c.lout);
+  if (!n || *n > kMaxElements)
+    return make_diag("result [{}, {}, {}] has more than 2^50 elements", c.batch, c.cout, c.lout);
+  return c;
+}
+
+Expected<std::vector<TensorType>> infer_conv1d(const InferCtx& ctx) {
+  auto c = geometry(ctx.operands, ctx.attrs);
+  if (!c)
+    return c.error();
+  return one(TensorType{ctx.operands[0].dtype, Shape{c->batch, c->cout, c->lout}});
+}
+
+std::vector<interp::Array> eval_conv1d(const EvalCtx& ctx) {
+  const TensorType types[2] = {ctx.in(0).type, ctx.in(1).type};
+  Conv c = geometry(types, ctx.attrs).take();
+  const interp::Array& x = ctx.in(0);
+  const interp::Array& w = ctx.in(1);
+  interp::Array y(ctx.results[0]);
+  int64_t cout_g = c.cout / c.groups;
+  for (int64_t b = 0; b < c.batch; ++b)
+    for (int64_t o = 0; o < c.cout; ++o) {
+      int64_t first_in = (o / cout_g) * c.cin_g;
+      for (int64_t t = 0; t < c.lout; ++t) {
+        double acc = 0;
+        for (int64_t ci = 0; ci < c.cin_g; ++ci)
+          for (int64_t k = 0; k < c.k; ++k) {
+            int64_t p = t * c.stride + k * c.dilation - c.left;
+            if (p < 0 || p >= c.len)
+              continue; // zero padding
+            acc += x[(b * c.cin + first_in + ci) * c.len + p] * w[(o * c.cin_g + ci) * c.k + k];
+          }
+        y[(b * c.cout + o) * c.lout + t] = acc;
+      }
+    }
+  return {y};
+}
+
+/// 2 * B * Cout * Lout * (Cin/groups) * K flops (one multiply and one add per tap).
+Cost cost_conv1d(const CostCtx& ctx) {
+  Cost k = default_cost(ctx);
+  const Shape& w = ctx.operands[1].shape;
+  const Shape& y = ctx.results[0].shape;
+  k.flops = 2.0 * static_cast<double>(y.numel()) * static_cast<double>(w.dim(1)) *
+            static_cast<double>(w.dim(2));
+  return k;
+}
+
 } // namespace
+} // namespace tevo::ir::ops
+
+namespace tevo::ir {
+using namespace ops; // NOLINT: definitions below read like a table
 
 OpDef def_Conv1d() {
-  return pending("conv1d");
+  OpDef o;
+  o.name = "conv1d";
+  o.summary = "1-D cross-correlation, PyTorch layout: x[B,Cin,L] * w[Cout,Cin/groups,K]";
+  o.signature = "(x, w) -> y";
+  o.min_operands = o.max_operands = 2;
+  o.attrs = {attr("stride", AttrKind::I64, Attr(1), "step between output positions"),
+             attr("padding", AttrKind::I64List, Attr(std::vector<int64_t>{0, 0}),
+                  "zeros added [left, right]; causal: [dilation*(K-1), 0]"),
+             attr("dilation", AttrKind::I64, Attr(1), "spacing between kernel taps"),
+             attr("groups", AttrKind::I64, Attr(1), "channel groups (divides Cin and Cout)")};
+  o.infer = infer_conv1d;
+  o.eval = eval_conv1d;
+  o.cost = cost_conv1d;
+  return o;
 }
 
 } // namespace tevo::ir

@@ -1,26 +1,183 @@
-// fft.cpp: PLACEHOLDER definitions, to be replaced by the real family.
+// fft.cpp: real-input discrete Fourier transforms along one axis (NumPy rfft / irfft).
+//
+// The reference kernels are direct O(n^2) DFTs over a table of n twiddles whose angles
+// are 2 pi m / n for integer m = (j k) mod n, so no large-angle cos/sin loses accuracy.
+// Neither transform is scaled forwards; irfft divides by n (NumPy's "backward" norm).
 #include "ir/ops/common.h"
 
-namespace tevo::ir {
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+
+namespace tevo::ir::ops {
 
 namespace {
-OpDef pending(std::string_view name) {
-  OpDef o;
-  o.name = name;
-  o.summary = "not implemented yet";
-  o.traits = kVariadic;
-  o.infer = [](const InferCtx&) -> Expected<std::vector<TensorType>> {
-    return make_diag("not implemented yet");
-  };
-  return o;
+
+/// A tensor seen as [outer, n, inner] around `axis`.
+struct Lanes {
+  int64_t outer = 1, n = 1, inner = 1;
+};
+Lanes lanes(const Shape& s, int64_t axis) {
+  Lanes l;
+  for (int64_t i = 0; i < s.rank(); ++i) {
+    if (i < axis)
+      l.outer *= s.dim(i);
+    else if (i > axis)
+      l.inner *= s.dim(i);
+  }
+  l.n = s.dim(axis);
+  return l;
 }
+
+/// cos and sin of 2 pi m / n for m in [0, n).
+struct Twiddles {
+  std::vector<double> c, s;
+  explicit Twiddles(int64_t n) : c(static_cast<size_t>(n)), s(static_cast<size_t>(n)) {
+    for (int64_t m = 0; m < n; ++m) {
+      double a = 2.0 * std::numbers::pi * static_cast<double>(m) / static_cast<double>(n);
+      c[static_cast<size_t>(m)] = std::cos(a);
+      s[static_cast<size_t>(m)] = std::sin(a);
+    }
+  }
+};
+
+Expected<std::vector<TensorType>> infer_rfft(const InferCtx& c) {
+  const TensorType& x = c.operands[0];
+  if (x.dtype != DType::F32 && x.dtype != DType::F64)
+    return make_diag("operand 0 must be f32 or f64, got {}", x.str());
+  int64_t axis = c.attrs.i64("axis");
+  auto a = normalize_axis(axis, x.shape.rank());
+  if (!a)
+    return make_diag("axis {} out of range for {}", axis, x.str());
+  int64_t n = x.shape.dim(*a);
+  if (n < 1)
+    return make_diag("transform length must be at least 1, got {} along axis {} of {}", n, axis,
+                     x.str());
+  std::vector<int64_t> dims = x.shape.to_vector();
+  dims[static_cast<size_t>(*a)] = n / 2 + 1;
+  return one(TensorType{x.dtype == DType::F32 ? DType::C64 : DType::C128, Shape(dims)});
+}
+
+std::vector<interp::Array> eval_rfft(const EvalCtx& c) {
+  const interp::Array& x = c.in(0);
+  interp::Array y(c.results[0]);
+  int64_t axis = *normalize_axis(c.attrs.i64("axis"), x.shape().rank());
+  Lanes l = lanes(x.shape(), axis);
+  int64_t n = l.n, m = n / 2 + 1;
+  Twiddles tw(n);
+  for (int64_t o = 0; o < l.outer; ++o)
+    for (int64_t i = 0; i < l.inner; ++i)
+      for (int64_t k = 0; k < m; ++k) {
+        double re = 0, im = 0;
+        int64_t jk = 0; // (j * k) mod n, advanced without overflow
+        for (int64_t j = 0; j < n; ++j) {
+          double v = x[(o * n + j) * l.inner + i];
+          re += v * tw.c[static_cast<size_t>(jk)];
+          im -= v * tw.s[static_cast<size_t>(jk)];
+          jk += k;
+          if (jk >= n)
+            jk -= n;
+        }
+        size_t at = static_cast<size_t>((o * m + k) * l.inner + i);
+        y.data[at] = re;
+        y.imag[at] = im;
+      }
+  return {y};
+}
+
+Expected<std::vector<TensorType>> infer_irfft(const InferCtx& c) {
+  const TensorType& x = c.operands[0];
+  if (x.dtype != DType::C64 && x.dtype != DType::C128)
+    return make_diag("operand 0 must be c64 or c128, got {}", x.str());
+  int64_t axis = c.attrs.i64("axis");
+  auto a = normalize_axis(axis, x.shape.rank());
+  if (!a)
+    return make_diag("axis {} out of range for {}", axis, x.str());
+  int64_t n = c.attrs.i64("n");
+  if (n < 1)
+    return make_diag("n must be at least 1, got {}", n);
+  int64_t have = x.shape.dim(*a);
+  if (n / 2 + 1 != have)
+    return make_diag("n = {} needs {} frequencies along axis {}, but {} has {}", n, n / 2 + 1, axis,
+                     x.str(), have);
+  std::vector<int64_t> dims = x.shape.to_vector();
+  dims[static_cast<size_t>(*a)] = n;
+  return one(TensorType{x.dtype == DType::C64 ? DType::F32 : DType::F64, Shape(dims)});
+}
+
+std::vector<interp::Array> eval_irfft(const EvalCtx& c) {
+  const interp::Array& x = c.in(0);
+  interp::Array y(c.results[0]);
+  int64_t axis = *normalize_axis(c.attrs.i64("axis"), x.shape().rank());
+  Lanes l = lanes(y.shape(), axis);
+  int64_t n = l.n, m = n / 2 + 1;
+  // Bins 1 .. (n-1)/2 stand for themselves and their conjugate mirror n - k; bin 0 and, for
+  // even n, bin n/2 are their own mirror, so only their real parts count.
+  int64_t paired_end = (n - 1) / 2;
+  Twiddles tw(n);
+  for (int64_t o = 0; o < l.outer; ++o)
+    for (int64_t i = 0; i < l.inner; ++i) {
+      auto at = [&](int64_t k) { return static_cast<size_t>((o * m + k) * l.inner + i); };
+      for (int64_t j = 0; j < n; ++j) {
+        double acc = x.data[at(0)];
+        int64_t jk = 0;
+        for (int64_t k = 1; k <= paired_end; ++k) {
+          jk += j;
+          if (jk >= n)
+            jk -= n;
+          acc += 2.0 * (x.data[at(k)] * tw.c[static_cast<size_t>(jk)] -
+                        x.imag[at(k)] * tw.s[static_cast<size_t>(jk)]);
+        }
+        if (n % 2 == 0)
+          acc += x.data[at(n / 2)] * (j % 2 == 0 ? 1.0 : -1.0);
+        y[(o * n + j) * l.inner + i] = acc / static_cast<double>(n);
+      }
+    }
+  return {y};
+}
+
+/// An FFT's usual operation count: 5 n log2 n per complex length-n transform; a real
+/// transform is half of that.
+Cost cost_fft(const CostCtx& c) {
+  Cost k = default_cost(c);
+  const TensorType& real = is_complex(c.operands[0].dtype) ? c.results[0] : c.operands[0];
+  int64_t axis = *normalize_axis(c.attrs.i64("axis"), real.shape.rank());
+  double n = static_cast<double>(real.shape.dim(axis));
+  double lanes = n > 0 ? static_cast<double>(real.numel()) / n : 0;
+  k.flops = 2.5 * lanes * n * std::max(1.0, std::log2(n));
+  return k;
+}
+
 } // namespace
+} // namespace tevo::ir::ops
+
+namespace tevo::ir {
+using namespace ops; // NOLINT: definitions below read like a table
 
 OpDef def_Rfft() {
-  return pending("rfft");
+  OpDef o;
+  o.name = "rfft";
+  o.summary = "unnormalised DFT of real input along axis, n/2+1 bins (numpy.fft.rfft)";
+  o.signature = "(x) -> y";
+  o.min_operands = o.max_operands = 1;
+  o.attrs = {attr("axis", AttrKind::I64, Attr(-1), "transformed axis (may be negative)")};
+  o.infer = infer_rfft;
+  o.eval = eval_rfft;
+  o.cost = cost_fft;
+  return o;
 }
 OpDef def_Irfft() {
-  return pending("irfft");
+  OpDef o;
+  o.name = "irfft";
+  o.summary = "inverse of rfft to n real samples, scaled by 1/n (numpy.fft.irfft)";
+  o.signature = "(x) -> y";
+  o.min_operands = o.max_operands = 1;
+  o.attrs = {attr("axis", AttrKind::I64, Attr(-1), "transformed axis (may be negative)"),
+             required("n", AttrKind::I64, "output length; x has n/2+1 bins along axis")};
+  o.infer = infer_irfft;
+  o.eval = eval_irfft;
+  o.cost = cost_fft;
+  return o;
 }
 
 } // namespace tevo::ir
