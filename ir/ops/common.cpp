@@ -5,6 +5,38 @@
 
 namespace tevo::ir::ops {
 
+bool in_domain(DType t, Domain d) {
+  switch (d) {
+  case Domain::Float:
+    return is_float(t);
+  case Domain::Numeric:
+    return is_float(t) || is_int(t);
+  case Domain::NumericOrComplex:
+    return is_float(t) || is_int(t) || is_complex(t);
+  case Domain::Bool:
+    return is_bool(t);
+  case Domain::Any:
+    return true;
+  }
+  return false;
+}
+
+const char* domain_name(Domain d) {
+  switch (d) {
+  case Domain::Float:
+    return "a float tensor";
+  case Domain::Numeric:
+    return "a float or integer tensor";
+  case Domain::NumericOrComplex:
+    return "a float, integer or complex tensor";
+  case Domain::Bool:
+    return "a bool tensor";
+  case Domain::Any:
+    return "a tensor";
+  }
+  return "";
+}
+
 Expected<std::vector<int64_t>> normalize_axes(const std::vector<int64_t>& axes, int64_t rank,
                                               bool empty_is_all) {
   std::vector<int64_t> out;

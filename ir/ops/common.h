@@ -24,11 +24,29 @@ inline Expected<std::vector<TensorType>> one(TensorType t) {
   return std::vector<TensorType>{std::move(t)};
 }
 
+/// An index into a std::vector, from the int64_t that shapes and attributes use.
+inline size_t at(int64_t i) {
+  return static_cast<size_t>(i);
+}
+
 /// Operand i's dtype must satisfy pred; `what` names the accepted class ("a float").
 inline std::optional<Diag> need(const InferCtx& c, size_t i, bool ok, const char* what) {
   if (ok)
     return std::nullopt;
   return make_diag("operand {} must be {}, got {}", i, what, c.operands[i].str());
+}
+
+/// The classes of dtype an operand may be required to have.
+enum class Domain { Float, Numeric, NumericOrComplex, Bool, Any };
+
+/// Whether t belongs to d (Numeric: float or integer).
+bool in_domain(DType t, Domain d);
+/// How messages name d: "a float or integer tensor".
+const char* domain_name(Domain d);
+
+/// Operand i's dtype must belong to d.
+inline std::optional<Diag> need(const InferCtx& c, size_t i, Domain d) {
+  return need(c, i, in_domain(c.operands[i].dtype, d), domain_name(d));
 }
 
 /// Normalises every axis in `axes` against `rank`, rejecting duplicates and

@@ -14,24 +14,6 @@ using S = ScalarOp;
 using Args = std::span<const SVal>;
 using Infer = Expected<std::vector<TensorType>>;
 
-/// Largest result the ops here will describe (the parser's limit on a tensor type).
-constexpr int64_t kMaxResultElements = int64_t{1} << 50;
-
-/// True when the element count of `s` exceeds kMaxResultElements (checked without
-/// overflow: broadcasting two 2^40 extents would wrap int64).
-bool too_many_elements(const Shape& s) {
-  for (Dim d : s.dims())
-    if (d.value() == 0)
-      return false;
-  int64_t n = 1;
-  for (Dim d : s.dims()) {
-    if (n > kMaxResultElements / d.value())
-      return true;
-    n *= d.value();
-  }
-  return false;
-}
-
 /// Broadcast shape of all operands, or a Diag naming their types.
 Expected<Shape> broadcast_all(const InferCtx& c) {
   Shape s = c.operands[0].shape;
@@ -47,42 +29,14 @@ Expected<Shape> broadcast_all(const InferCtx& c) {
     types += (types.empty() ? "" : " vs ") + t.str();
   if (!ok)
     return make_diag("shapes do not broadcast: {}", types);
-  if (too_many_elements(s))
-    return make_diag("broadcast result {} has too many elements: {}", s.str(), types);
   return s;
-}
-
-enum class Domain { Any, Numeric, Bool };
-
-bool in_domain(DType t, Domain d) {
-  switch (d) {
-  case Domain::Any:
-    return true;
-  case Domain::Numeric:
-    return is_float(t) || is_int(t);
-  case Domain::Bool:
-    return is_bool(t);
-  }
-  return false;
-}
-
-const char* domain_name(Domain d) {
-  switch (d) {
-  case Domain::Any:
-    return "a tensor";
-  case Domain::Numeric:
-    return "a float or integer tensor";
-  case Domain::Bool:
-    return "a bool tensor";
-  }
-  return "";
 }
 
 /// (x, y) -> bool: operands of one dtype in domain D, broadcast together.
 template <Domain D> Infer infer_to_bool(const InferCtx& c) {
   const auto& a = c.operands[0];
   const auto& b = c.operands[1];
-  if (auto d = need(c, 0, in_domain(a.dtype, D), domain_name(D)))
+  if (auto d = need(c, 0, D))
     return *d;
   if (a.dtype != b.dtype)
     return make_diag("operand dtypes differ: {} vs {} (insert a cast)", a.str(), b.str());
@@ -188,7 +142,7 @@ OpDef def_LogicalNot() {
   o.min_operands = o.max_operands = 1;
   o.traits = kElementwise | kNotDifferentiable;
   o.infer = [](const InferCtx& c) -> Infer {
-    if (auto d = need(c, 0, is_bool(c.operands[0].dtype), "a bool tensor"))
+    if (auto d = need(c, 0, Domain::Bool))
       return *d;
     return one(c.operands[0]);
   };

@@ -12,10 +12,8 @@ namespace tevo::ir::ops {
 
 namespace {
 
-// Attribute bounds that keep every length computation far from int64 overflow.
-constexpr int64_t kMaxAttr = int64_t{1} << 40;
-constexpr int64_t kMaxElements = int64_t{1} << 50;
-
+// Attributes are bounded by kMaxDim (2^40), which keeps the length arithmetic below far from
+// int64 overflow; the result's element count is checked centrally (infer_result_types).
 std::optional<int64_t> checked_mul(int64_t a, int64_t b) {
   int64_t r = 0;
   if (__builtin_mul_overflow(a, b, &r))
@@ -56,9 +54,9 @@ Expected<Conv> geometry(std::span<const TensorType> ops, const AttrDict& at) {
   c.dilation = at.i64("dilation");
   c.groups = at.i64("groups");
   const auto& pad = at.i64_list("padding");
-  if (c.stride < 1 || c.stride > kMaxAttr)
+  if (c.stride < 1 || c.stride > kMaxDim)
     return make_diag("stride must be in [1, 2^40], got {}", c.stride);
-  if (c.dilation < 1 || c.dilation > kMaxAttr)
+  if (c.dilation < 1 || c.dilation > kMaxDim)
     return make_diag("dilation must be in [1, 2^40], got {}", c.dilation);
   if (c.groups < 1)
     return make_diag("groups must be at least 1, got {}", c.groups);
@@ -66,7 +64,7 @@ Expected<Conv> geometry(std::span<const TensorType> ops, const AttrDict& at) {
     return make_diag("padding must be [left, right], got {} values", pad.size());
   c.left = pad[0];
   c.right = pad[1];
-  if (c.left < 0 || c.right < 0 || c.left > kMaxAttr || c.right > kMaxAttr)
+  if (c.left < 0 || c.right < 0 || c.left > kMaxDim || c.right > kMaxDim)
     return make_diag("padding [{}, {}] must be in [0, 2^40]", c.left, c.right);
   if (c.cin % c.groups != 0 || c.cout % c.groups != 0)
     return make_diag("groups = {} must divide the {} input and {} output channels: {} * {}",
@@ -84,11 +82,6 @@ Expected<Conv> geometry(std::span<const TensorType> ops, const AttrDict& at) {
                      "dilation {}): {} * {}",
                      padded ? *padded : INT64_MAX, c.k, c.dilation, x.str(), w.str());
   c.lout = (*padded - *reach - 1) / c.stride + 1;
-  auto n = checked_mul(c.batch, c.cout);
-  if (n)
-    n = checked_mul(*n, c.lout);
-  if (!n || *n > kMaxElements)
-    return make_diag("result [{}, {}, {}] has more than 2^50 elements", c.batch, c.cout, c.lout);
   return c;
 }
 

@@ -14,38 +14,8 @@ namespace {
 
 using S = ScalarOp;
 
-enum class Domain { Float, Numeric, NumericOrComplex, Any };
-
-bool in_domain(DType t, Domain d) {
-  switch (d) {
-  case Domain::Float:
-    return is_float(t);
-  case Domain::Numeric:
-    return is_float(t) || is_int(t);
-  case Domain::NumericOrComplex:
-    return is_float(t) || is_int(t) || is_complex(t);
-  case Domain::Any:
-    return true;
-  }
-  return false;
-}
-
-const char* domain_name(Domain d) {
-  switch (d) {
-  case Domain::Float:
-    return "a float tensor";
-  case Domain::Numeric:
-    return "a float or integer tensor";
-  case Domain::NumericOrComplex:
-    return "a float, integer or complex tensor";
-  case Domain::Any:
-    return "a tensor";
-  }
-  return "";
-}
-
 template <Domain D> Expected<std::vector<TensorType>> infer_unary(const InferCtx& c) {
-  if (auto d = need(c, 0, in_domain(c.operands[0].dtype, D), domain_name(D)))
+  if (auto d = need(c, 0, D))
     return *d;
   return one(c.operands[0]);
 }
@@ -53,7 +23,7 @@ template <Domain D> Expected<std::vector<TensorType>> infer_unary(const InferCtx
 template <Domain D> Expected<std::vector<TensorType>> infer_binary(const InferCtx& c) {
   const auto& a = c.operands[0];
   const auto& b = c.operands[1];
-  if (auto d = need(c, 0, in_domain(a.dtype, D), domain_name(D)))
+  if (auto d = need(c, 0, D))
     return *d;
   if (a.dtype != b.dtype)
     return make_diag("operand dtypes differ: {} vs {} (insert a cast)", a.str(), b.str());
@@ -85,6 +55,9 @@ OpDef unary(std::string_view name, std::string_view summary, Domain d, ScalarFn 
     break;
   case Domain::NumericOrComplex:
     o.infer = infer_unary<Domain::NumericOrComplex>;
+    break;
+  case Domain::Bool:
+    o.infer = infer_unary<Domain::Bool>;
     break;
   case Domain::Any:
     o.infer = infer_unary<Domain::Any>;

@@ -14,31 +14,10 @@ namespace tevo::ir::ops {
 
 namespace {
 
-// Same limit as the text format: no result may hold more elements than a parsed type.
-constexpr int64_t kMaxDim = int64_t{1} << 40;
-constexpr int64_t kMaxElements = int64_t{1} << 50;
-
 using Ints = std::vector<int64_t>;
-
-size_t at(int64_t i) {
-  return static_cast<size_t>(i);
-}
 
 bool is_index(DType t) {
   return t == DType::I32 || t == DType::I64;
-}
-
-Expected<std::vector<TensorType>> sized(DType t, const Ints& dims, const char* what) {
-  int64_t n = 1;
-  for (int64_t d : dims)
-    if (d == 0)
-      n = 0;
-  for (int64_t d : dims) {
-    if (n != 0 && n > kMaxElements / d)
-      return make_diag("{} has more than 2^50 elements", what);
-    n *= d;
-  }
-  return one(TensorType{t, Shape(dims)});
 }
 
 /// Whether index element v (an integer held as double) lies in [0, dim).
@@ -114,7 +93,7 @@ Expected<std::vector<TensorType>> infer_take(const InferCtx& c) {
   for (Dim d : idx.shape.dims())
     dims.push_back(d.value());
   dims.insert(dims.end(), xd.begin() + *axis + 1, xd.end());
-  return sized(x.dtype, dims, "result");
+  return one(TensorType{x.dtype, Shape(dims)});
 }
 
 std::vector<interp::Array> eval_take(const EvalCtx& c) {
@@ -148,7 +127,7 @@ Expected<std::vector<TensorType>> infer_embedding(const InferCtx& c) {
     return *d;
   Ints dims = ids.shape.to_vector();
   dims.push_back(table.shape.dim(1));
-  return sized(table.dtype, dims, "result");
+  return one(TensorType{table.dtype, Shape(dims)});
 }
 
 std::vector<interp::Array> eval_embedding(const EvalCtx& c) {
@@ -177,7 +156,7 @@ Expected<std::vector<TensorType>> infer_one_hot(const InferCtx& c) {
     return make_diag("depth {} must be in [1, 2^40]", depth);
   Ints dims = ids.shape.to_vector();
   dims.push_back(depth);
-  return sized(c.attrs.get("dtype").dtype(), dims, "result");
+  return one(TensorType{c.attrs.get("dtype").dtype(), Shape(dims)});
 }
 
 std::vector<interp::Array> eval_one_hot(const EvalCtx& c) {
@@ -196,7 +175,7 @@ std::vector<interp::Array> eval_one_hot(const EvalCtx& c) {
 
 Expected<std::vector<TensorType>> infer_topk(const InferCtx& c) {
   const auto& x = c.operands[0];
-  if (auto d = need(c, 0, is_float(x.dtype) || is_int(x.dtype), "a float or integer tensor"))
+  if (auto d = need(c, 0, Domain::Numeric))
     return *d;
   int64_t axis_attr = c.attrs.i64("axis");
   auto axis = normalize_axis(axis_attr, x.shape.rank());

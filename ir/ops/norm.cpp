@@ -17,8 +17,8 @@ namespace {
 /// of x's dtype, C being x's last dimension.
 Expected<std::vector<TensorType>> infer_norm(const InferCtx& c) {
   const TensorType& x = c.operands[0];
-  if (!is_float(x.dtype))
-    return make_diag("operand 0 must be a float tensor, got {}", x.str());
+  if (auto d = need(c, 0, Domain::Float))
+    return *d;
   if (x.shape.rank() < 1)
     return make_diag("x must have rank >= 1 (normalises over the last axis), got {}", x.str());
   double eps = c.attrs.f64("eps");

@@ -19,31 +19,6 @@ using Infer = Expected<std::vector<TensorType>>;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-/// Largest result the ops here will describe (the parser's limit on a tensor type).
-constexpr int64_t kMaxResultElements = int64_t{1} << 50;
-
-/// True when the element count of `s` exceeds kMaxResultElements (checked without
-/// overflow: an empty operand such as f32[0,2^40,2^40] reduced over axis 0 would wrap).
-bool too_many_elements(const Shape& s) {
-  for (Dim d : s.dims())
-    if (d.value() == 0)
-      return false;
-  int64_t n = 1;
-  for (Dim d : s.dims()) {
-    if (n > kMaxResultElements / d.value())
-      return true;
-    n *= d.value();
-  }
-  return false;
-}
-
-/// The one result type, or an error when it has too many elements.
-Infer checked(const TensorType& x, TensorType r) {
-  if (too_many_elements(r.shape))
-    return make_diag("result {} has too many elements: {}", r.str(), x.str());
-  return one(std::move(r));
-}
-
 /// Shape after reducing `axes` (sorted, normalised) of `s`.
 Shape reduced_shape(const Shape& s, const std::vector<int64_t>& axes, bool keepdims) {
   Shape out;
@@ -57,20 +32,12 @@ Shape reduced_shape(const Shape& s, const std::vector<int64_t>& axes, bool keepd
   return out;
 }
 
-/// Which operand dtypes a reduction accepts.
-enum class Domain { Numeric, Float };
-
 /// Shared inference of the `axes`/`keepdims` reductions. `empty_ok`: whether reducing
 /// an axis of extent 0 has a value (sum = 0, prod = 1, mean = NaN) or is an error.
 Infer infer_reduction(const InferCtx& c, std::string_view name, Domain dom, bool empty_ok) {
   const auto& x = c.operands[0];
-  if (dom == Domain::Float) {
-    if (auto d = need(c, 0, is_float(x.dtype), "a float tensor"))
-      return *d;
-  } else if (auto d =
-                 need(c, 0, is_float(x.dtype) || is_int(x.dtype), "a float or integer tensor")) {
+  if (auto d = need(c, 0, dom))
     return *d;
-  }
   const auto& given = c.attrs.i64_list("axes");
   auto axes = normalize_axes(given, x.shape.rank(), true);
   if (!axes)
@@ -79,8 +46,7 @@ Infer infer_reduction(const InferCtx& c, std::string_view name, Domain dom, bool
     for (int64_t a : *axes)
       if (x.shape.dim(a) == 0)
         return make_diag("cannot reduce an empty axis with {}: axis {} of {}", name, a, x.str());
-  return checked(x,
-                 TensorType{x.dtype, reduced_shape(x.shape, *axes, c.attrs.boolean("keepdims"))});
+  return one(TensorType{x.dtype, reduced_shape(x.shape, *axes, c.attrs.boolean("keepdims"))});
 }
 
 /// The single `axis` of argmax/softmax/log_softmax, normalised.
@@ -257,12 +223,12 @@ template <bool Log> OpDef softmax_like(std::string_view name, std::string_view s
   o.attrs = {
       attr("axis", AttrKind::I64, Attr(int64_t{-1}), "normalised axis (negative from the end)")};
   o.infer = [](const InferCtx& c) -> Infer {
-    if (auto d = need(c, 0, is_float(c.operands[0].dtype), "a float tensor"))
+    if (auto d = need(c, 0, Domain::Float))
       return *d;
     auto a = single_axis(c);
     if (!a)
       return a.error();
-    return checked(c.operands[0], c.operands[0]);
+    return one(c.operands[0]);
   };
   o.eval = eval_softmax<Log>;
   o.cost = [](const CostCtx& c) { return streaming_cost(c, 5, 1); };
@@ -326,15 +292,14 @@ OpDef def_Argmax() {
   o.traits = kReduction | kNotDifferentiable;
   o.infer = [](const InferCtx& c) -> Infer {
     const auto& x = c.operands[0];
-    if (auto d = need(c, 0, is_float(x.dtype) || is_int(x.dtype), "a float or integer tensor"))
+    if (auto d = need(c, 0, Domain::Numeric))
       return *d;
     auto a = single_axis(c);
     if (!a)
       return a.error();
     if (x.shape.dim(*a) == 0)
       return make_diag("cannot reduce an empty axis with argmax: axis {} of {}", *a, x.str());
-    return checked(
-        x, TensorType{DType::I64, reduced_shape(x.shape, {*a}, c.attrs.boolean("keepdims"))});
+    return one(TensorType{DType::I64, reduced_shape(x.shape, {*a}, c.attrs.boolean("keepdims"))});
   };
   o.eval = [](const EvalCtx& c) -> std::vector<interp::Array> {
     const interp::Array& x = c.in(0);

@@ -10,7 +10,7 @@ namespace {
 
 Expected<std::vector<TensorType>> infer_cumsum(const InferCtx& c) {
   const auto& x = c.operands[0];
-  if (auto d = need(c, 0, is_float(x.dtype) || is_int(x.dtype), "a float or integer tensor"))
+  if (auto d = need(c, 0, Domain::Numeric))
     return *d;
   int64_t axis = c.attrs.i64("axis");
   if (!normalize_axis(axis, x.shape.rank()))

@@ -11,10 +11,6 @@ namespace tevo::ir::ops {
 
 namespace {
 
-// Same limits as the text format: no result may exceed what a parsed type may hold.
-constexpr int64_t kMaxDim = int64_t{1} << 40;
-constexpr int64_t kMaxElements = int64_t{1} << 50;
-
 using Ints = std::vector<int64_t>;
 
 /// "[1, 0]": the text format's spelling of an i64 list attribute.
@@ -44,26 +40,6 @@ std::optional<Diag> check_len(const char* name, const Ints& v, const TensorType&
   return std::nullopt;
 }
 
-/// Element count of dims (each in [0, 2^40]), or nullopt above 2^50.
-std::optional<int64_t> checked_numel(const Ints& dims) {
-  int64_t n = 1;
-  for (int64_t d : dims)
-    if (d == 0)
-      return 0;
-  for (int64_t d : dims) {
-    if (n > kMaxElements / d)
-      return std::nullopt;
-    n *= d;
-  }
-  return n;
-}
-
-Expected<std::vector<TensorType>> sized(DType t, const Ints& dims, const TensorType& x) {
-  if (!checked_numel(dims))
-    return make_diag("result {} of {} has more than 2^50 elements", list_str(dims), x.str());
-  return one(TensorType{t, Shape(dims)});
-}
-
 /// Result of type t with out[f] = x[src(index of f)], or `fill` where src returns -1.
 template <class F>
 interp::Array remap(const interp::Array& x, const TensorType& t, F src, double fill = 0) {
@@ -76,10 +52,6 @@ interp::Array remap(const interp::Array& x, const TensorType& t, F src, double f
       out.imag[static_cast<size_t>(f)] = s < 0 ? 0.0 : x.imag[static_cast<size_t>(s)];
   }
   return out;
-}
-
-size_t at(int64_t i) {
-  return static_cast<size_t>(i);
 }
 
 Cost movement_cost(const CostCtx& c) {
@@ -165,7 +137,7 @@ Expected<std::vector<TensorType>> infer_broadcast_to(const InferCtx& c) {
   }
   if (!ok)
     return make_diag("cannot broadcast {} to {}", x.str(), list_str(shape));
-  return sized(x.dtype, shape, x);
+  return one(TensorType{x.dtype, Shape(shape)});
 }
 
 std::vector<interp::Array> eval_broadcast_to(const EvalCtx& c) {
@@ -238,7 +210,7 @@ Expected<std::vector<TensorType>> infer_concat(const InferCtx& c) {
       return make_diag("concatenated axis {} is longer than 2^40", axis_attr);
     dims[at(*axis)] += d;
   }
-  return sized(x0.dtype, dims, x0);
+  return one(TensorType{x0.dtype, Shape(dims)});
 }
 
 std::vector<interp::Array> eval_concat(const EvalCtx& c) {
@@ -282,7 +254,7 @@ Expected<std::vector<TensorType>> infer_pad(const InferCtx& c) {
       return make_diag("padded axis {} of {} is longer than 2^40", i, x.str());
     dims.push_back(low[at(i)] + x.shape.dim(i) + high[at(i)]);
   }
-  return sized(x.dtype, dims, x);
+  return one(TensorType{x.dtype, Shape(dims)});
 }
 
 std::vector<interp::Array> eval_pad(const EvalCtx& c) {

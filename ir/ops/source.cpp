@@ -13,36 +13,23 @@ namespace tevo::ir::ops {
 
 namespace {
 
-// The same bounds the parser puts on a written tensor type.
-constexpr int64_t kMaxRank = 16;
-constexpr int64_t kMaxDim = int64_t{1} << 40;
-constexpr int64_t kMaxElements = int64_t{1} << 50;
 // arange's length is computed in double; beyond this it stops being exact (and useful).
 constexpr double kMaxArange = 2147483648.0; // 2^31
 
-std::string list_str(const std::vector<int64_t>& v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i)
-    s += (i ? "," : "") + std::to_string(v[i]);
-  return s + "]";
-}
-
-/// The `shape` attribute as a Shape, or why it is unusable.
+/// The `shape` attribute as a Shape, or why it is unusable (with the parser's limits).
 Expected<Shape> shape_attr(const InferCtx& c) {
-  const auto& dims = c.attrs.i64_list("shape");
-  if (static_cast<int64_t>(dims.size()) > kMaxRank)
-    return make_diag("shape {} has rank {}, above {}", list_str(dims), dims.size(), kMaxRank);
-  int64_t numel = 1;
-  for (int64_t d : dims) {
-    if (d < 0)
-      return make_diag("shape {} has a negative dimension", list_str(dims));
-    if (d > kMaxDim)
-      return make_diag("shape {} has a dimension above 2^40", list_str(dims));
-    if (d > 0 && numel > kMaxElements / d)
-      return make_diag("shape {} has more than 2^50 elements", list_str(dims));
-    numel *= d;
+  Shape shape(c.attrs.i64_list("shape"));
+  if (shape.rank() > kMaxRank)
+    return make_diag("shape {} has rank {}, above {}", shape.str(), shape.rank(), kMaxRank);
+  for (Dim d : shape.dims()) {
+    if (d.value() < 0)
+      return make_diag("shape {} has a negative dimension", shape.str());
+    if (d.value() > kMaxDim)
+      return make_diag("shape {} has a dimension above 2^40", shape.str());
   }
-  return Shape(dims);
+  if (!checked_numel(shape))
+    return make_diag("shape {} has more than 2^50 elements", shape.str());
+  return shape;
 }
 
 DType dtype_attr(const InferCtx& c) {
@@ -50,7 +37,7 @@ DType dtype_attr(const InferCtx& c) {
 }
 
 std::optional<Diag> need_float_or_int(DType t) {
-  if (is_float(t) || is_int(t))
+  if (in_domain(t, Domain::Numeric))
     return std::nullopt;
   return make_diag("dtype must be a float or integer type, got {}", t);
 }

@@ -206,8 +206,8 @@ TEST_CASE("compare_select: bad operands are reported") {
   // Broadcasting two 2^40 extents would overflow the element count.
   const int64_t big = int64_t{1} << 40;
   CHECK_EQ(infer(OpKind::Eq, {tt(DType::F32, {big, 1}), tt(DType::F32, {1, big})}),
-           "[eq] broadcast result [1099511627776,1099511627776] has too many elements: "
-           "f32[1099511627776,1] vs f32[1,1099511627776]");
+           "[eq] result bool[1099511627776,1099511627776] is too large (limits: rank 16, "
+           "dims 2^40, 2^50 elements)");
 }
 
 TEST_CASE("compare_select: traits") {
@@ -252,6 +252,6 @@ TEST_CASE("reduce: empty operands with huge extents neither allocate nor overflo
   // Reducing the empty axis would give 2^40 x 2^40 elements: rejected, not wrapped.
   CHECK_EQ(infer(OpKind::Sum, {tt(DType::F32, {0, int64_t{1} << 40, int64_t{1} << 40})},
                  {{"axes", std::vector<int64_t>{0}}}),
-           "[sum] result f32[1099511627776,1099511627776] has too many elements: "
-           "f32[0,1099511627776,1099511627776]");
+           "[sum] result f32[1099511627776,1099511627776] is too large (limits: rank 16, "
+           "dims 2^40, 2^50 elements)");
 }
