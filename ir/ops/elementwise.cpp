@@ -109,6 +109,11 @@ OpDef def_Exp() {
       [](ScalarBuilder& b, Args a, const AttrDict&) { return b.un(S::Exp, a[0]); },
       true);
 }
+OpDef def_Expm1() {
+  return unary(
+      "expm1", "e^x - 1, accurate near 0", Domain::Float,
+      [](ScalarBuilder& b, Args a, const AttrDict&) { return b.un(S::Expm1, a[0]); }, true);
+}
 OpDef def_Log() {
   return unary(
       "log", "natural logarithm (log 0 = -inf)", Domain::Float,
