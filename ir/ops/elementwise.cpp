@@ -7,6 +7,7 @@
 #include <numbers>
 
 #include "ir/ops/common.h"
+#include "ir/vjp.h"
 
 namespace tevo::ir::ops {
 
@@ -96,18 +97,26 @@ namespace tevo::ir {
 using namespace ops; // NOLINT: definitions below read like a table
 
 OpDef def_Neg() {
-  return unary("neg", "negation -x", Domain::NumericOrComplex,
+  OpDef o = unary("neg", "negation -x", Domain::NumericOrComplex,
                [](ScalarBuilder& b, Args a, const AttrDict&) { return b.un(S::Neg, a[0]); });
+  o.vjp = [](VjpCtx& c) -> std::vector<Value*> {
+    return {c.op(OpKind::Neg, {c.dy()})};
+  };
+  return o;
 }
 OpDef def_Abs() {
   return unary("abs", "absolute value |x|", Domain::Numeric,
                [](ScalarBuilder& b, Args a, const AttrDict&) { return b.un(S::Abs, a[0]); });
 }
 OpDef def_Exp() {
-  return unary(
+  OpDef o = unary(
       "exp", "e^x", Domain::Float,
       [](ScalarBuilder& b, Args a, const AttrDict&) { return b.un(S::Exp, a[0]); },
       true);
+  o.vjp = [](VjpCtx& c) -> std::vector<Value*> {
+    return {c.op(OpKind::Mul, {c.dy(), c.y()})};
+  };
+  return o;
 }
 OpDef def_Expm1() {
   return unary(
@@ -256,18 +265,35 @@ OpDef def_StopGradient() {
 }
 
 OpDef def_Add() {
-  return binary(
+  OpDef o = binary(
       "add", "x + y", Domain::NumericOrComplex,
       [](ScalarBuilder& b, Args a, const AttrDict&) { return b.add(a[0], a[1]); }, kCommutative);
+  o.vjp = [](VjpCtx& c) -> std::vector<Value*> {
+    return {c.needs(0) ? c.unbroadcast(c.dy(), c.x(0)->type) : nullptr,
+            c.needs(1) ? c.unbroadcast(c.dy(), c.x(1)->type) : nullptr};
+  };
+  return o;
 }
 OpDef def_Sub() {
-  return binary("sub", "x - y", Domain::NumericOrComplex,
+  OpDef o = binary("sub", "x - y", Domain::NumericOrComplex,
                 [](ScalarBuilder& b, Args a, const AttrDict&) { return b.sub(a[0], a[1]); });
+  o.vjp = [](VjpCtx& c) -> std::vector<Value*> {
+    return {c.needs(0) ? c.unbroadcast(c.dy(), c.x(0)->type) : nullptr,
+            c.needs(1) ? c.unbroadcast(c.op(OpKind::Neg, {c.dy()}), c.x(1)->type) : nullptr};
+  };
+  return o;
 }
 OpDef def_Mul() {
-  return binary(
+  OpDef o = binary(
       "mul", "x * y", Domain::NumericOrComplex,
       [](ScalarBuilder& b, Args a, const AttrDict&) { return b.mul(a[0], a[1]); }, kCommutative);
+  o.vjp = [](VjpCtx& c) -> std::vector<Value*> {
+    // d(xy) = y dx + x dy (complex: the conjugate convention is not needed for C->R
+    // losses built from real/imag, which is how tevo differentiates complex values).
+    return {c.needs(0) ? c.unbroadcast(c.op(OpKind::Mul, {c.dy(), c.x(1)}), c.x(0)->type) : nullptr,
+            c.needs(1) ? c.unbroadcast(c.op(OpKind::Mul, {c.dy(), c.x(0)}), c.x(1)->type) : nullptr};
+  };
+  return o;
 }
 OpDef def_Div() {
   return binary("div", "x / y (integers: truncating, x / 0 = 0)", Domain::NumericOrComplex,

@@ -5,6 +5,7 @@
 // end) and `keepdims`. The reference kernels visit, for each result element, the group
 // of operand elements it reduces, and compute in double.
 #include "ir/ops/common.h"
+#include "ir/vjp.h"
 
 #include <algorithm>
 #include <cmath>
@@ -242,10 +243,15 @@ namespace tevo::ir {
 using namespace ops; // NOLINT: definitions below read like a table
 
 OpDef def_Sum() {
-  return reduction(
+  OpDef o = reduction(
       "sum", "sum over axes (empty axis: 0)",
       [](const InferCtx& c) { return infer_reduction(c, "sum", Domain::Numeric, true); },
       eval_reduction<sum_of>);
+  o.vjp = [](VjpCtx& c) -> std::vector<Value*> {
+    return {c.expand_reduced(c.dy(), c.attrs().i64_list("axes"), c.attrs().boolean("keepdims"),
+                             c.x(0)->type)};
+  };
+  return o;
 }
 OpDef def_Mean() {
   return reduction(

@@ -19,6 +19,7 @@
 #include "ir/verifier.h"
 #include "runtime/file_io.h"
 #include "runtime/safetensors.h"
+#include "tests/support/gradcheck.h"
 
 using namespace tevo;
 using namespace tevo::ir;
@@ -111,4 +112,44 @@ TEST_CASE("op sweep: every golden case round-trips, verifies and matches NumPy")
     if (!covered.count(d.kind))
       missing += (missing.empty() ? "" : ", ") + std::string(d.name);
   CHECK_MESSAGE(missing.empty(), "ops without a golden case: " << missing);
+}
+
+// TODO(#3): drop may_fail once every differentiable op has its VJP rule.
+TEST_CASE("op sweep: every differentiable op passes an f64 finite-difference gradient check" *
+          doctest::may_fail()) {
+  std::set<OpKind> checked;
+  int cases = 0;
+  for (const auto& fam : families()) {
+    auto text_bytes = rt::read_file(kGolden + "/" + fam + ".tir");
+    Module m = parse_module(std::string(text_bytes.begin(), text_bytes.end()), fam + ".tir");
+    auto data = rt::read_safetensors(kGolden + "/" + fam + ".safetensors");
+    for (const auto& g : m.funcs) {
+      const std::string* flag = data.meta(g->name + ".gradcheck");
+      if ((flag && *flag == "0") || !testing::is_double_precision(*g))
+        continue;
+      INFO("case " << g->name << " (" << fam << ".tir)");
+      std::vector<interp::Array> ins;
+      for (size_t i = 0; i < g->inputs().size(); ++i)
+        ins.push_back(to_array(*data.find(fmt::format("{}.in{}", g->name, i))));
+      testing::GradcheckResult r;
+      try {
+        r = testing::gradcheck(*g, ins);
+      } catch (const Error& e) {
+        FAIL_CHECK("gradient failed: " << std::string(e.what()));
+        continue;
+      }
+      CHECK_MESSAGE(r.ok, r.report);
+      if (r.ok && r.checked > 0) {
+        ++cases;
+        for (const auto& n : g->nodes())
+          checked.insert(n->op);
+      }
+    }
+  }
+  MESSAGE(cases << " cases gradient-checked");
+  std::string missing;
+  for (const auto& d : all_ops())
+    if (!d.has(kNotDifferentiable) && !checked.count(d.kind))
+      missing += (missing.empty() ? "" : ", ") + std::string(d.name);
+  CHECK_MESSAGE(missing.empty(), "differentiable ops without a passing f64 gradient check: " << missing);
 }
