@@ -2,6 +2,7 @@
 #include "ir/lexer.h"
 
 #include <cctype>
+#include <cstdint>
 
 namespace tevo::ir {
 
@@ -26,9 +27,10 @@ void Lexer::advance() {
   if (pos_ >= src_.size())
     return;
   if (src_[pos_] == '\n') {
-    ++line_;
+    if (line_ < INT32_MAX) // saturate: positions past 2^31 lines or columns are not exact
+      ++line_;
     col_ = 1;
-  } else {
+  } else if (col_ < INT32_MAX) {
     ++col_;
   }
   ++pos_;

@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <locale.h>
 #include <map>
 
 #include "ir/builder.h"
@@ -17,8 +20,6 @@ namespace tevo::ir {
 namespace {
 
 constexpr int kMaxRegionDepth = 16;
-constexpr int64_t kMaxDim = int64_t{1} << 40;
-constexpr int64_t kMaxElements = int64_t{1} << 50;
 
 class Parser {
 public:
@@ -135,7 +136,10 @@ private:
       return -INFINITY;
     if (s == "nan" || s == "+nan" || s == "-nan")
       return NAN;
-    return std::strtod(s.c_str(), nullptr);
+    // In the C locale: under a locale whose decimal point is ',' plain strtod would read
+    // "0.5" as 0.
+    static const locale_t c_locale = ::newlocale(LC_ALL_MASK, "C", locale_t{});
+    return c_locale ? ::strtod_l(s.c_str(), nullptr, c_locale) : std::strtod(s.c_str(), nullptr);
   }
 
   TensorType type() {
@@ -154,11 +158,14 @@ private:
         int64_t v = integer(d);
         if (v < 0 || v > kMaxDim)
           fail_at(d, fmt::format("dimension {} out of range [0, 2^40]", v));
+        // Every left-to-right partial product stays <= 2^50, as Shape::numel() multiplies
+        // in that order: f32[2^40,2^40,0] (0 elements, which checked_numel allows) would
+        // overflow there.
         if (v > 0 && numel > kMaxElements / v)
           fail_at(d, "tensor type has too many elements");
         numel *= v;
         dims.push_back(v);
-        if (dims.size() > 16)
+        if (static_cast<int64_t>(dims.size()) > kMaxRank)
           fail_at(d, "tensor rank above 16");
       } while (accept(Tok::Comma));
     }
@@ -413,8 +420,12 @@ private:
         fail_at(h, fmt::format("hex literal has {} bytes but {} needs {}", h.text.size() / 2,
                                t.str(), t.bytes()));
       d->bytes.resize(static_cast<size_t>(t.bytes()));
-      for (size_t i = 0; i < d->bytes.size(); ++i)
+      for (size_t i = 0; i < d->bytes.size(); ++i) {
         d->bytes[i] = static_cast<uint8_t>(std::stoi(h.text.substr(2 * i, 2), nullptr, 16));
+        // Other bytes would print as `true` and read back as 1: refuse them.
+        if (is_bool(t.dtype) && d->bytes[i] > 1)
+          fail_at(h, fmt::format("bool element {} is 0x{:02x}, not 0 or 1", i, d->bytes[i]));
+      }
     } else {
       expect(Tok::LBracket, "'[' or a hex literal");
       std::vector<double> vals;
@@ -456,7 +467,10 @@ private:
     }
     if (t.kind == Tok::Int) {
       take();
-      return static_cast<double>(integer(t));
+      int64_t v = integer(t);
+      if (dt == DType::I32 && (v < INT32_MIN || v > INT32_MAX))
+        fail_at(t, fmt::format("integer {} out of range for i32", v));
+      return static_cast<double>(v);
     }
     if (is_int(dt))
       fail(fmt::format("expected an integer, got {}", describe(t)));

@@ -3,6 +3,8 @@
 
 #include <charconv>
 #include <cstdio>
+#include <cstdlib>
+#include <locale.h>
 
 namespace tevo::rt {
 
@@ -33,7 +35,10 @@ public:
 
 private:
   [[noreturn]] void fail(const std::string& msg) const {
-    throw Error(std::string(what_) + ": " + msg + " at offset " + std::to_string(p_));
+    fail_at(p_, msg);
+  }
+  [[noreturn]] void fail_at(size_t pos, const std::string& msg) const {
+    throw Error(std::string(what_) + ": " + msg + " at offset " + std::to_string(pos));
   }
   void ws() {
     while (p_ < s_.size() && (s_[p_] == ' ' || s_[p_] == '\t' || s_[p_] == '\n' || s_[p_] == '\r'))
@@ -160,7 +165,10 @@ private:
     }
     std::string text(s_.substr(start, p_ - start));
     Json j;
-    j.v = std::strtod(text.c_str(), nullptr);
+    // In the C locale, whatever the process locale's decimal point is.
+    static const locale_t c_locale = ::newlocale(LC_ALL_MASK, "C", locale_t{});
+    j.v = c_locale ? ::strtod_l(text.c_str(), nullptr, c_locale)
+                   : std::strtod(text.c_str(), nullptr);
     if (integral) {
       auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), j.int_value);
       j.is_int = ec == std::errc() && ptr == text.data() + text.size();
@@ -186,13 +194,14 @@ private:
       if (c == '"')
         return out;
       if (static_cast<unsigned char>(c) < 0x20)
-        fail("control character in string");
+        fail_at(p_ - 1, "control character in string");
       if (c != '\\') {
         out += c;
         continue;
       }
+      size_t esc = p_ - 1; // errors in an escape point at its backslash
       if (p_ >= s_.size())
-        fail("unterminated escape");
+        fail_at(esc, "unterminated escape");
       char e = s_[p_++];
       switch (e) {
       case '"':
@@ -217,12 +226,12 @@ private:
         break;
       case 'u': {
         if (p_ + 4 > s_.size())
-          fail("short \\u escape");
+          fail_at(esc, "short \\u escape");
         int cp = 0;
         for (int i = 0; i < 4; ++i) {
           int h = hexval(s_[p_++]);
           if (h < 0)
-            fail("bad \\u escape");
+            fail_at(p_ - 1, "bad \\u escape");
           cp = cp * 16 + h;
         }
         // UTF-8 encode the BMP code point (surrogates are kept as-is).
@@ -239,7 +248,7 @@ private:
         break;
       }
       default:
-        fail("unknown escape in string");
+        fail_at(esc, "unknown escape in string");
       }
     }
   }

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <set>
+#include <string_view>
 
 #include "runtime/file_io.h"
 #include "runtime/json.h"
@@ -57,7 +59,15 @@ TensorFile parse_safetensors(std::span<const uint8_t> bytes, const std::string& 
     bad(what, "header is not a JSON object");
   std::span<const uint8_t> buf = bytes.subspan(8 + n);
   TensorFile f;
-  std::vector<std::pair<uint64_t, uint64_t>> ranges;
+  struct Range {
+    uint64_t begin, end;
+    size_t index; // into f.tensors
+    bool operator<(const Range& o) const {
+      return begin != o.begin ? begin < o.begin : end < o.end;
+    }
+  };
+  std::vector<Range> ranges;
+  std::set<std::string_view> names;
   for (const auto& [name, e] : j.object()) {
     if (name == "__metadata__") {
       if (!e.is_object())
@@ -69,7 +79,7 @@ TensorFile parse_safetensors(std::span<const uint8_t> bytes, const std::string& 
       }
       continue;
     }
-    if (f.find(name))
+    if (!names.insert(name).second) // a set: a linear search per entry is quadratic
       bad(what, "duplicate tensor '" + name + "'");
     if (!e.is_object())
       bad(what, "entry '" + name + "' is not an object");
@@ -95,6 +105,10 @@ TensorFile parse_safetensors(std::span<const uint8_t> bytes, const std::string& 
       numel *= v;
       t.shape.push_back(d.int_value);
     }
+    // numel * element size must not wrap (c128[2^60] would "need" 0 bytes).
+    uint64_t elem = static_cast<uint64_t>(ir::dtype_size(t.dtype));
+    if (numel > (uint64_t{1} << 62) / elem)
+      bad(what, "tensor '" + name + "' is too large");
     if (off->array().size() != 2 || !off->array()[0].is_int || !off->array()[1].is_int ||
         off->array()[0].int_value < 0 || off->array()[1].int_value < off->array()[0].int_value)
       bad(what, "tensor '" + name + "' has malformed data_offsets");
@@ -102,19 +116,22 @@ TensorFile parse_safetensors(std::span<const uint8_t> bytes, const std::string& 
     uint64_t en = static_cast<uint64_t>(off->array()[1].int_value);
     if (en > buf.size())
       bad(what, "tensor '" + name + "' data runs past the end of the file");
-    uint64_t need = numel * static_cast<uint64_t>(ir::dtype_size(t.dtype));
+    uint64_t need = numel * elem;
     if (en - b != need)
       bad(what, "tensor '" + name + "' has " + std::to_string(en - b) + " bytes but " +
                     t.type_str() + " needs " + std::to_string(need));
-    ranges.emplace_back(b, en);
-    t.data.assign(buf.begin() + static_cast<std::ptrdiff_t>(b),
-                  buf.begin() + static_cast<std::ptrdiff_t>(en));
+    ranges.push_back({b, en, f.tensors.size()});
     f.tensors.emplace_back(name, std::move(t));
   }
+  // Copy only once no two ranges overlap: then the copies total at most the file size
+  // (many entries naming one large range would otherwise multiply it).
   std::sort(ranges.begin(), ranges.end());
   for (size_t i = 1; i < ranges.size(); ++i)
-    if (ranges[i].first < ranges[i - 1].second)
+    if (ranges[i].begin < ranges[i - 1].end)
       bad(what, "tensor data ranges overlap");
+  for (const Range& r : ranges)
+    f.tensors[r.index].second.data.assign(buf.begin() + static_cast<std::ptrdiff_t>(r.begin),
+                                          buf.begin() + static_cast<std::ptrdiff_t>(r.end));
   std::sort(f.tensors.begin(), f.tensors.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
   return f;
@@ -137,10 +154,21 @@ std::vector<uint8_t> serialize_safetensors(const TensorFile& f) {
   }
   uint64_t off = 0;
   for (const auto& [name, t] : f.tensors) {
-    if (static_cast<int64_t>(t.data.size()) != t.numel() * ir::dtype_size(t.dtype))
+    // Checked like the reader does, so that what is written can be read back.
+    uint64_t need = static_cast<uint64_t>(ir::dtype_size(t.dtype));
+    if (t.shape.size() > 16)
+      throw Error("safetensors: tensor '" + name + "' has rank above 16");
+    for (int64_t d : t.shape) {
+      if (d < 0)
+        throw Error("safetensors: tensor '" + name + "' has a negative dimension: " +
+                    t.type_str());
+      if (d != 0 && need > (uint64_t{1} << 62) / static_cast<uint64_t>(d))
+        throw Error("safetensors: tensor '" + name + "' is too large: " + t.type_str());
+      need *= static_cast<uint64_t>(d);
+    }
+    if (t.data.size() != need)
       throw Error("safetensors: tensor '" + name + "' has " + std::to_string(t.data.size()) +
-                  " bytes but " + t.type_str() + " needs " +
-                  std::to_string(t.numel() * ir::dtype_size(t.dtype)));
+                  " bytes but " + t.type_str() + " needs " + std::to_string(need));
     h += (first ? "" : ",") + json_quote(name) + ":{\"dtype\":\"" +
          std::string(ir::dtype_safetensors_name(t.dtype)) + "\",\"shape\":[";
     for (size_t i = 0; i < t.shape.size(); ++i)
