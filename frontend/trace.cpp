@@ -13,7 +13,18 @@ Tensor Trace::add_input(std::string_view name, std::vector<int64_t> shape, ir::D
   if (!ir::checked_numel(shape))
     throw ir::Error(ir::make_diag("input '{}' has an invalid shape {}", scoped(name),
                                   ir::Shape(shape).str()));
-  ir::Value* v = g_->add_input(ir::TensorType{dtype, ir::Shape(shape)}, scoped(name), kind);
+  std::string full = scoped(name);
+  ir::TensorType type{dtype, ir::Shape(shape)};
+  // A parameter or state used twice (a shared module) is one input.
+  for (ir::Value* in : g_->inputs()) {
+    if (in->name != full)
+      continue;
+    if (kind == ir::InputKind::Data || in->input_kind != kind || !(in->type == type))
+      throw ir::Error(ir::make_diag("input '{}' declared twice, as {} and as {}", full,
+                                    in->type.str(), type.str()));
+    return Tensor(this, in);
+  }
+  ir::Value* v = g_->add_input(type, full, kind);
   return Tensor(this, v);
 }
 

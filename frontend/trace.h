@@ -25,6 +25,7 @@ public:
   Trace& operator=(const Trace&) = delete;
 
   /// Per-call data input, trained parameter, carried state (named inside the scope).
+  /// Asking again for a parameter or state of the same name and type returns the same one.
   Tensor input(std::string_view name, std::vector<int64_t> shape, ir::DType dtype = ir::DType::F32);
   Tensor param(std::string_view name, std::vector<int64_t> shape, ir::DType dtype = ir::DType::F32);
   Tensor state(std::string_view name, std::vector<int64_t> shape, ir::DType dtype = ir::DType::F32);
