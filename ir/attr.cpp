@@ -1,6 +1,8 @@
 // attr.cpp: attribute storage, dense literals and structural equality.
 #include "ir/attr.h"
 
+#include <cstring>
+
 #include "ir/diag.h"
 #include "ir/element.h"
 #include "ir/printer.h"
@@ -70,6 +72,11 @@ bool operator==(const Attr& a, const Attr& b) {
     // Bitwise for doubles so that NaN attributes compare equal to themselves (CSE).
     double x = a.f64(), y = b.f64();
     return std::memcmp(&x, &y, sizeof x) == 0;
+  }
+  case AttrKind::F64List: {
+    const auto &x = a.f64_list(), &y = b.f64_list();
+    return x.size() == y.size() &&
+           (x.empty() || std::memcmp(x.data(), y.data(), x.size() * sizeof(double)) == 0);
   }
   default:
     return a.storage() == b.storage();

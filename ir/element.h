@@ -118,4 +118,26 @@ inline void store_element(uint8_t* data, DType t, int64_t i, double v, int part 
   }
 }
 
+/// Integer element i of `data` (dtype i32 or i64), exactly.
+inline int64_t load_int_element(const uint8_t* data, DType t, int64_t i) {
+  if (t == DType::I32) {
+    int32_t v;
+    std::memcpy(&v, data + i * 4, 4);
+    return v;
+  }
+  int64_t v;
+  std::memcpy(&v, data + i * 8, 8);
+  return v;
+}
+
+/// Stores integer v as element i of `data` (dtype i32 or i64; the caller checked range).
+inline void store_int_element(uint8_t* data, DType t, int64_t i, int64_t v) {
+  if (t == DType::I32) {
+    int32_t x = static_cast<int32_t>(v);
+    std::memcpy(data + i * 4, &x, 4);
+    return;
+  }
+  std::memcpy(data + i * 8, &v, 8);
+}
+
 } // namespace tevo::ir

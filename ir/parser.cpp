@@ -429,6 +429,7 @@ private:
     } else {
       expect(Tok::LBracket, "'[' or a hex literal");
       std::vector<double> vals;
+      exact_ints_.clear();
       bool cplx = is_complex(t.dtype);
       if (tok_.kind != Tok::RBracket) {
         do {
@@ -451,6 +452,9 @@ private:
         fail_at(tt, fmt::format("dense literal has {} elements but {} needs {}",
                                 vals.size() / (cplx ? 2 : 1), t.str(), t.numel()));
       d = std::const_pointer_cast<DenseData>(DenseData::from_doubles(t, vals));
+      if (is_int(t.dtype)) // doubles lose integers above 2^53: store the exact values
+        for (size_t i = 0; i < exact_ints_.size(); ++i)
+          store_int_element(d->bytes.data(), t.dtype, static_cast<int64_t>(i), exact_ints_[i]);
     }
     expect(Tok::Greater, "'>' to close dense");
     return Attr(DenseRef(d));
@@ -470,6 +474,7 @@ private:
       int64_t v = integer(t);
       if (dt == DType::I32 && (v < INT32_MIN || v > INT32_MAX))
         fail_at(t, fmt::format("integer {} out of range for i32", v));
+      exact_ints_.push_back(v);
       return static_cast<double>(v);
     }
     if (is_int(dt))
@@ -496,6 +501,7 @@ private:
   Lexer lex_;
   Token tok_;
   Token last_func_tok_;
+  std::vector<int64_t> exact_ints_; ///< integer elements of the dense literal being read
 };
 
 } // namespace

@@ -6,6 +6,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "ir/element.h"
 #include "ir/op_registry.h"
 
 namespace tevo::ir {
@@ -128,7 +129,7 @@ std::string dense_text(const DenseData& d) {
     else if (is_bool(t))
       s += d.at(i) != 0 ? "true" : "false";
     else if (is_int(t))
-      s += fmt::format("{}", static_cast<int64_t>(d.at(i)));
+      s += fmt::format("{}", load_int_element(d.bytes.data(), t, i));
     else if (t == DType::F64)
       s += format_f64(d.at(i));
     else

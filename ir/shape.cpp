@@ -16,6 +16,10 @@ Shape::Shape(const std::vector<int64_t>& dims) {
 }
 
 int64_t Shape::numel() const {
+  // A zero extent anywhere means no elements, whatever the others multiply to.
+  for (Dim d : dims_)
+    if (d.value() == 0)
+      return 0;
   int64_t n = 1;
   for (Dim d : dims_)
     n *= d.value();
