@@ -24,6 +24,11 @@ Value* VjpCtx::unbroadcast(Value* g, const TensorType& t) {
   const Shape& gs = g->type.shape;
   if (gs == t.shape)
     return g;
+  if (is_complex(g->type.dtype)) { // sum is real-only: reduce the two parts separately
+    TensorType rt{g->type.dtype == DType::C64 ? DType::F32 : DType::F64, t.shape};
+    return op(OpKind::Complex,
+              {unbroadcast(op(OpKind::Real, {g}), rt), unbroadcast(op(OpKind::Imag, {g}), rt)});
+  }
   int64_t lead = gs.rank() - t.shape.rank();
   std::vector<int64_t> axes;
   for (int64_t i = 0; i < gs.rank(); ++i)

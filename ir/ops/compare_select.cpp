@@ -5,6 +5,7 @@
 // NumPy-style; operands that meet in one computation must share a dtype (no implicit
 // promotion: insert a cast).
 #include "ir/ops/common.h"
+#include "ir/vjp.h"
 
 namespace tevo::ir::ops {
 
@@ -83,6 +84,7 @@ OpDef part(std::string_view name, std::string_view summary, ScalarFn fn) {
   o.scalar = fn;
   return o;
 }
+
 
 } // namespace
 } // namespace tevo::ir::ops
@@ -171,6 +173,17 @@ OpDef def_Select() {
     return one(TensorType{a.dtype, *s});
   };
   o.scalar = [](ScalarBuilder& b, Args a, const AttrDict&) { return b.select(a[0], a[1], a[2]); };
+  o.vjp = [](VjpCtx& c) -> std::vector<Value*> {
+    // The cotangent goes to a where cond holds, to b elsewhere; cond gets none.
+    Value* zero = c.scalar(0, c.dy()->type.dtype);
+    Value* ga = nullptr;
+    Value* gb = nullptr;
+    if (c.needs(1))
+      ga = c.unbroadcast(c.op(OpKind::Select, {c.x(0), c.dy(), zero}), c.x(1)->type);
+    if (c.needs(2))
+      gb = c.unbroadcast(c.op(OpKind::Select, {c.x(0), zero, c.dy()}), c.x(2)->type);
+    return {nullptr, ga, gb};
+  };
   return o;
 }
 
@@ -193,16 +206,40 @@ OpDef def_Cast() {
   o.scalar = [](ScalarBuilder& b, Args a, const AttrDict& at) {
     return b.cast(a[0], at.get("dtype").dtype());
   };
+  o.vjp = [](VjpCtx& c) -> std::vector<Value*> {
+    // Between float/complex dtypes the cotangent is cast back (real -> complex: its real
+    // part); through an int or bool on either side no gradient flows.
+    DType from = c.x(0)->type.dtype;
+    auto smooth = [](DType t) { return is_float(t) || is_complex(t); };
+    if (!c.needs(0) || !c.dy() || !smooth(from) || !smooth(c.y()->type.dtype))
+      return {nullptr};
+    Value* g = c.dy();
+    if (is_complex(g->type.dtype) && !is_complex(from))
+      g = c.op(OpKind::Real, {g});
+    if (g->type.dtype != from)
+      g = c.op(OpKind::Cast, {g}, {{"dtype", from}});
+    return {g};
+  };
   return o;
 }
 
 OpDef def_Real() {
-  return part("real", "real part of a complex tensor (c64 -> f32, c128 -> f64)",
-              [](ScalarBuilder& b, Args a, const AttrDict&) { return b.un(S::Real, a[0]); });
+  OpDef o = part("real", "real part of a complex tensor (c64 -> f32, c128 -> f64)",
+                 [](ScalarBuilder& b, Args a, const AttrDict&) { return b.un(S::Real, a[0]); });
+  o.vjp = [](VjpCtx& c) -> std::vector<Value*> {
+    // dz = dx + 0i (cotangent convention dL/dRe + i dL/dIm)
+    return {c.op(OpKind::Complex, {c.dy(), c.scalar(0, c.dy()->type.dtype)})};
+  };
+  return o;
 }
 OpDef def_Imag() {
-  return part("imag", "imaginary part of a complex tensor (c64 -> f32, c128 -> f64)",
-              [](ScalarBuilder& b, Args a, const AttrDict&) { return b.un(S::Imag, a[0]); });
+  OpDef o = part("imag", "imaginary part of a complex tensor (c64 -> f32, c128 -> f64)",
+                 [](ScalarBuilder& b, Args a, const AttrDict&) { return b.un(S::Imag, a[0]); });
+  o.vjp = [](VjpCtx& c) -> std::vector<Value*> {
+    // dz = 0 + dx i
+    return {c.op(OpKind::Complex, {c.scalar(0, c.dy()->type.dtype), c.dy()})};
+  };
+  return o;
 }
 
 OpDef def_Complex() {
@@ -227,6 +264,16 @@ OpDef def_Complex() {
   };
   o.scalar = [](ScalarBuilder& b, Args a, const AttrDict&) {
     return b.bin(S::MakeComplex, a[0], a[1]);
+  };
+  o.vjp = [](VjpCtx& c) -> std::vector<Value*> {
+    // dre = Re(dz), dim = Im(dz), summed over broadcast axes.
+    Value* gre = nullptr;
+    Value* gim = nullptr;
+    if (c.needs(0))
+      gre = c.unbroadcast(c.op(OpKind::Real, {c.dy()}), c.x(0)->type);
+    if (c.needs(1))
+      gim = c.unbroadcast(c.op(OpKind::Imag, {c.dy()}), c.x(1)->type);
+    return {gre, gim};
   };
   return o;
 }

@@ -6,7 +6,16 @@
 // where x is zero outside [0, L) (the padding) and
 //   Lout = (L + left + right - dilation*(K-1) - 1) / stride + 1.
 // A causal convolution is padding = [dilation*(K-1), 0].
+//
+// Gradients are conv1d's again, with roles swapped (see vjp_conv1d):
+//   dx: dy with stride-1 zeros between its samples, correlated with the channel-transposed,
+//       flipped kernel (a transposed convolution);
+//   dw: x with batch and channels swapped, correlated with dy as the kernel (dilation =
+//       stride, stride = dilation).
 #include "ir/ops/common.h"
+#include "ir/vjp.h"
+
+#include <algorithm>
 
 namespace tevo::ir::ops {
 
@@ -127,6 +136,113 @@ Cost cost_conv1d(const CostCtx& ctx) {
   return k;
 }
 
+using Ints = std::vector<int64_t>;
+
+/// dx[b, c, p] = sum over (o, t, k) with t*stride + k*dilation - left = p of
+/// dy[b, o, t] w[o, c, k]: a stride-1 grouped conv1d of the zero-dilated dy with
+/// w2[g*cin_g + c, j, K-1-k] = w[g*cout_g + j, c, k].
+Value* conv1d_input_grad(VjpCtx& ctx, const Conv& c, Value* dy, Value* w) {
+  // Only outputs t whose taps reach x itself (not its padding) matter: t*stride in
+  // [left - reach, left + len - 1]. Dropping the others bounds the work by x's length
+  // rather than the padding's.
+  int64_t reach = c.dilation * (c.k - 1);
+  int64_t t0 = c.left - reach <= 0 ? 0 : (c.left - reach + c.stride - 1) / c.stride;
+  int64_t t1 = std::min(c.lout - 1, (c.left + c.len - 1) / c.stride);
+  if (t0 > t1)
+    return ctx.fill(0, ctx.x(0)->type);
+  int64_t count = t1 - t0 + 1;
+  if (count < c.lout)
+    dy = ctx.op(OpKind::Slice, {dy},
+                {{"starts", Ints{0, 0, t0}}, {"ends", Ints{c.batch, c.cout, t1 + 1}}});
+  // dyd[q] = dy[t0 + q / stride] where stride divides q, else 0.
+  Value* dyd = dy;
+  int64_t dlen = count;
+  if (c.stride > 1 && count > 1) {
+    Value* d4 = ctx.op(OpKind::Reshape, {dy}, {{"shape", Ints{c.batch, c.cout, count, 1}}});
+    d4 = ctx.op(OpKind::Pad, {d4},
+                {{"low", Ints{0, 0, 0, 0}}, {"high", Ints{0, 0, 0, c.stride - 1}}});
+    dlen = count * c.stride;
+    dyd = ctx.op(OpKind::Reshape, {d4}, {{"shape", Ints{c.batch, c.cout, dlen}}});
+  }
+  int64_t cout_g = c.cout / c.groups;
+  Value* w2 = nullptr;
+  if (c.groups == 1) {
+    w2 = ctx.op(OpKind::Transpose, {w}, {{"perm", Ints{1, 0, 2}}});
+  } else {
+    w2 = ctx.op(OpKind::Reshape, {w}, {{"shape", Ints{c.groups, cout_g, c.cin_g, c.k}}});
+    w2 = ctx.op(OpKind::Transpose, {w2}, {{"perm", Ints{0, 2, 1, 3}}});
+    w2 = ctx.op(OpKind::Reshape, {w2}, {{"shape", Ints{c.cin, cout_g, c.k}}});
+  }
+  if (c.k > 1) {
+    Value* rev = ctx.op(OpKind::Arange, {},
+                        {{"start", static_cast<double>(c.k - 1)},
+                         {"limit", -1.0},
+                         {"step", -1.0},
+                         {"dtype", DType::I64}});
+    w2 = ctx.op(OpKind::Take, {w2, rev}, {{"axis", int64_t{2}}});
+  }
+  // x position p reads dyd[p - lo + k*dilation] for the flipped taps k, and the result must
+  // be len long; a negative lo or hi is applied by slicing the result instead of padding.
+  int64_t lo = reach - c.left + t0 * c.stride;
+  int64_t hi = c.len + reach - dlen - lo;
+  int64_t pl = std::max<int64_t>(lo, 0), pr = std::max<int64_t>(hi, 0);
+  Value* z = ctx.op(OpKind::Conv1d, {dyd, w2},
+                    {{"padding", Ints{pl, pr}}, {"dilation", c.dilation}, {"groups", c.groups}});
+  int64_t off = pl - lo, zlen = dlen + pl + pr - reach;
+  if (off == 0 && zlen == c.len)
+    return z;
+  return ctx.op(OpKind::Slice, {z},
+                {{"starts", Ints{0, 0, off}}, {"ends", Ints{c.batch, c.cin, off + c.len}}});
+}
+
+/// dw[o, c, k] = sum over (b, t) of xpad[b, g*cin_g + c, t*stride + k*dilation] dy[b, o, t]:
+/// a conv1d whose batch is x's channels within a group, whose channels are (group, batch)
+/// and whose kernel is dy, dilated by the stride.
+Value* conv1d_weight_grad(VjpCtx& ctx, const Conv& c, Value* x, Value* dy) {
+  // Only padded positions up to the last one a tap reads matter; cropping x (or the right
+  // padding) to them makes the result exactly K long.
+  int64_t need = (c.lout - 1) * c.stride + c.dilation * (c.k - 1) + 1;
+  int64_t keep = std::min(c.len, need - c.left);
+  if (keep <= 0) // every tap reads padding
+    return ctx.fill(0, ctx.x(1)->type);
+  if (keep < c.len)
+    x = ctx.op(OpKind::Slice, {x},
+               {{"starts", Ints{0, 0, 0}}, {"ends", Ints{c.batch, c.cin, keep}}});
+  Value* in = nullptr;
+  if (c.groups == 1) {
+    in = ctx.op(OpKind::Transpose, {x}, {{"perm", Ints{1, 0, 2}}});
+  } else {
+    in = ctx.op(OpKind::Reshape, {x}, {{"shape", Ints{c.batch, c.groups, c.cin_g, keep}}});
+    in = ctx.op(OpKind::Transpose, {in}, {{"perm", Ints{2, 1, 0, 3}}});
+    in = ctx.op(OpKind::Reshape, {in}, {{"shape", Ints{c.cin_g, c.groups * c.batch, keep}}});
+  }
+  Value* kern = ctx.op(OpKind::Transpose, {dy}, {{"perm", Ints{1, 0, 2}}});
+  Value* z = ctx.op(OpKind::Conv1d, {in, kern},
+                    {{"stride", c.dilation},
+                     {"padding", Ints{c.left, need - c.left - keep}},
+                     {"dilation", c.stride},
+                     {"groups", c.groups}});
+  return ctx.op(OpKind::Transpose, {z}, {{"perm", Ints{1, 0, 2}}});
+}
+
+std::vector<Value*> vjp_conv1d(VjpCtx& ctx) {
+  Value* x = ctx.x(0);
+  Value* w = ctx.x(1);
+  Value* dy = ctx.dy();
+  const TensorType types[2] = {x->type, w->type};
+  Conv c = geometry(types, ctx.attrs()).take();
+  // With an empty operand or result every gradient is zero (and the convolutions above
+  // would not be valid).
+  bool empty = x->type.numel() == 0 || w->type.numel() == 0 || dy->type.numel() == 0;
+  Value* dx = nullptr;
+  Value* dw = nullptr;
+  if (ctx.needs(0))
+    dx = empty ? ctx.fill(0, x->type) : conv1d_input_grad(ctx, c, dy, w);
+  if (ctx.needs(1))
+    dw = empty ? ctx.fill(0, w->type) : conv1d_weight_grad(ctx, c, x, dy);
+  return {dx, dw};
+}
+
 } // namespace
 } // namespace tevo::ir::ops
 
@@ -147,6 +263,7 @@ OpDef def_Conv1d() {
   o.infer = infer_conv1d;
   o.eval = eval_conv1d;
   o.cost = cost_conv1d;
+  o.vjp = vjp_conv1d;
   return o;
 }
 

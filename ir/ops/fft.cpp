@@ -3,7 +3,16 @@
 // The reference kernels are direct O(n^2) DFTs over a table of n twiddles whose angles
 // are 2 pi m / n for integer m = (j k) mod n, so no large-angle cos/sin loses accuracy.
 // Neither transform is scaled forwards; irfft divides by n (NumPy's "backward" norm).
+//
+// Gradients (cotangent of a complex z is dL/dRe z + i dL/dIm z). With w_k = 1 for bin 0 and,
+// for even n, bin n/2 (the "edge" bins, their own mirror) and w_k = 2 for the others,
+//   irfft(Z)_j = (1/n) sum_k w_k Re(Z_k e^{2 pi i jk/n}),
+// which also holds at the edge bins, where e^{...} is real so Im Z_k drops out. Hence
+//   rfft:  dx = Re sum_k g_k e^{2 pi i jk/n} = irfft(g * n / w)
+//   irfft: dZ_k = (w_k / n) rfft(g)_k, with Im dZ_k = 0 at the edge bins exactly (irfft
+//          ignores those parts; rfft(g) has them only up to rounding there).
 #include "ir/ops/common.h"
+#include "ir/vjp.h"
 
 #include <algorithm>
 #include <cmath>
@@ -148,6 +157,53 @@ Cost cost_fft(const CostCtx& c) {
   return k;
 }
 
+/// A real tensor of `dt` holding, along `axis` of a rank-`rank` spectrum of a length-n
+/// transform, `edge` at the edge bins and `inside` at the others; shaped [n/2+1, 1, ..., 1]
+/// so that it broadcasts against the spectrum.
+Value* bin_weights(
+    VjpCtx& c, DType dt, int64_t n, int64_t rank, int64_t axis, double edge, double inside) {
+  std::vector<int64_t> dims(static_cast<size_t>(rank - axis), 1);
+  std::vector<int64_t> low(dims.size(), 0), high(dims.size(), 0);
+  dims[0] = (n - 1) / 2; // bins 1 .. (n-1)/2
+  low[0] = 1;
+  high[0] = n % 2 == 0 ? 1 : 0;
+  Value* in = c.op(OpKind::Full, {}, {{"shape", dims}, {"value", inside}, {"dtype", dt}});
+  return c.op(OpKind::Pad, {in}, {{"low", low}, {"high", high}, {"value", edge}});
+}
+
+/// complex(real(z) * re, imag(z) * im), the weights broadcasting against z.
+Value* scale_parts(VjpCtx& c, Value* z, Value* re, Value* im) {
+  Value* r = c.op(OpKind::Mul, {c.op(OpKind::Real, {z}), re});
+  Value* i = c.op(OpKind::Mul, {c.op(OpKind::Imag, {z}), im});
+  return c.op(OpKind::Complex, {r, i});
+}
+
+std::vector<Value*> vjp_rfft(VjpCtx& c) {
+  if (!c.needs(0))
+    return {nullptr};
+  const TensorType& x = c.x(0)->type;
+  int64_t axis = *normalize_axis(c.attrs().i64("axis"), x.shape.rank());
+  int64_t n = x.shape.dim(axis);
+  double dn = static_cast<double>(n);
+  // irfft counts the inside bins twice and divides by n: undo both.
+  Value* w = bin_weights(c, x.dtype, n, x.shape.rank(), axis, dn, dn / 2);
+  Value* g = scale_parts(c, c.dy(), w, w);
+  return {c.op(OpKind::Irfft, {g}, {{"axis", axis}, {"n", n}})};
+}
+
+std::vector<Value*> vjp_irfft(VjpCtx& c) {
+  if (!c.needs(0))
+    return {nullptr};
+  const TensorType& y = c.y()->type;
+  int64_t axis = *normalize_axis(c.attrs().i64("axis"), y.shape.rank());
+  int64_t n = y.shape.dim(axis);
+  double dn = static_cast<double>(n);
+  Value* r = c.op(OpKind::Rfft, {c.dy()}, {{"axis", axis}});
+  Value* wr = bin_weights(c, y.dtype, n, y.shape.rank(), axis, 1 / dn, 2 / dn);
+  Value* wi = bin_weights(c, y.dtype, n, y.shape.rank(), axis, 0, 2 / dn);
+  return {scale_parts(c, r, wr, wi)};
+}
+
 } // namespace
 } // namespace tevo::ir::ops
 
@@ -164,6 +220,7 @@ OpDef def_Rfft() {
   o.infer = infer_rfft;
   o.eval = eval_rfft;
   o.cost = cost_fft;
+  o.vjp = vjp_rfft;
   return o;
 }
 OpDef def_Irfft() {
@@ -177,6 +234,7 @@ OpDef def_Irfft() {
   o.infer = infer_irfft;
   o.eval = eval_irfft;
   o.cost = cost_fft;
+  o.vjp = vjp_irfft;
   return o;
 }
 

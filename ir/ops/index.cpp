@@ -1,5 +1,5 @@
-// index.cpp: gathers by integer index (gather, take, embedding) and index-producing ops
-// (one_hot, topk).
+// index.cpp: gathers by integer index (gather, take, embedding), their adjoint scatter_add,
+// and index-producing ops (one_hot, topk).
 //
 // Indices are i32 or i64 tensors. An index outside [0, dim) is a data error raised by the
 // reference kernel; there is no negative wraparound (the DSL normalises Python-style
@@ -9,6 +9,7 @@
 #include <numeric>
 
 #include "ir/ops/common.h"
+#include "ir/vjp.h"
 
 namespace tevo::ir::ops {
 
@@ -237,6 +238,101 @@ Cost topk_cost(const CostCtx& c) {
   return r;
 }
 
+// ---- scatter_add ----
+
+Expected<std::vector<TensorType>> infer_scatter_add(const InferCtx& c) {
+  const auto& base = c.operands[0];
+  const auto& idx = c.operands[1];
+  const auto& upd = c.operands[2];
+  if (auto d = need(c, 0, Domain::NumericOrComplex))
+    return *d;
+  if (auto d = need(c, 1, is_index(idx.dtype), "an i32 or i64 tensor"))
+    return *d;
+  if (upd.dtype != base.dtype)
+    return make_diag("operand dtypes differ: {} vs {} (insert a cast)", base.str(), upd.str());
+  int64_t axis_attr = c.attrs.i64("axis");
+  auto axis = normalize_axis(axis_attr, base.shape.rank());
+  if (!axis)
+    return make_diag("axis {} out of range for {}", axis_attr, base.str());
+  if (!(idx.shape == upd.shape))
+    return make_diag("indices {} and updates {} must have the same shape", idx.str(), upd.str());
+  bool ok = idx.shape.rank() == base.shape.rank();
+  for (int64_t i = 0; ok && i < base.shape.rank(); ++i)
+    ok = i == *axis || idx.shape.dim(i) == base.shape.dim(i);
+  if (!ok)
+    return make_diag("indices {} must match {} except on axis {}", idx.str(), base.str(),
+                     axis_attr);
+  return one(base);
+}
+
+std::vector<interp::Array> eval_scatter_add(const EvalCtx& c) {
+  const interp::Array& base = c.in(0);
+  const interp::Array& idx = c.in(1);
+  const interp::Array& upd = c.in(2);
+  interp::Array out = base;
+  int64_t axis = *normalize_axis(c.attrs.i64("axis"), base.shape().rank());
+  int64_t dim = base.shape().dim(axis);
+  Ints dims = upd.shape().to_vector(), os = base.shape().strides();
+  for (int64_t f = 0; f < upd.numel(); ++f) {
+    Ints o = interp::unravel(f, dims);
+    o[at(axis)] = axis_index(idx[f], dim, axis, base);
+    int64_t t = interp::ravel(o, os);
+    out[t] += upd[f];
+    if (!out.imag.empty())
+      out.imag[at(t)] += upd.imag[at(f)];
+  }
+  return {std::move(out)};
+}
+
+Cost scatter_add_cost(const CostCtx& c) {
+  Cost r = default_cost(c);
+  r.flops = static_cast<double>(c.operands[2].numel()); // one add per update
+  return r;
+}
+
+// ---- gradients ----
+
+/// scatter_add(zeros like x, idx, g) along axis: the adjoint of gather(x, idx).
+Value* scatter_into_zeros(VjpCtx& c, Value* idx, Value* g, int64_t axis) {
+  return c.op(OpKind::ScatterAdd, {c.fill(0, c.x(0)->type), idx, g}, {{"axis", axis}});
+}
+
+/// Reshapes v to `shape` unless it already has it.
+Value* reshape_to(VjpCtx& c, Value* v, const Ints& shape) {
+  if (v->type.shape.to_vector() == shape)
+    return v;
+  return c.op(OpKind::Reshape, {v}, {{"shape", shape}});
+}
+
+/// Broadcasts v to `shape` unless it already has it.
+Value* broadcast_if_needed(VjpCtx& c, Value* v, const Ints& shape) {
+  if (v->type.shape.to_vector() == shape)
+    return v;
+  return c.op(OpKind::BroadcastTo, {v}, {{"shape", shape}});
+}
+
+/// take(x, idx, axis) equals gather(x, I, axis) on x[:axis] + [n] + x[axis+1:] with the n
+/// flattened indices broadcast to I; its adjoint scatters the reshaped cotangent.
+std::vector<Value*> vjp_take(VjpCtx& c) {
+  if (!c.needs(0))
+    return {nullptr, nullptr};
+  Ints xd = c.x(0)->type.shape.to_vector();
+  int64_t axis = *normalize_axis(c.attrs().i64("axis"), static_cast<int64_t>(xd.size()));
+  Ints gd = xd, id(xd.size(), 1);
+  gd[at(axis)] = id[at(axis)] = c.x(1)->type.numel();
+  Value* idx = broadcast_if_needed(c, reshape_to(c, c.x(1), id), gd);
+  return {scatter_into_zeros(c, idx, reshape_to(c, c.dy(), gd), axis), nullptr};
+}
+
+/// embedding(table, ids) is take(table, ids, axis 0): scatter rows of the cotangent.
+std::vector<Value*> vjp_embedding(VjpCtx& c) {
+  if (!c.needs(0))
+    return {nullptr, nullptr};
+  int64_t n = c.x(1)->type.numel(), ch = c.x(0)->type.shape.dim(1);
+  Value* ids = broadcast_if_needed(c, reshape_to(c, c.x(1), {n, 1}), {n, ch});
+  return {scatter_into_zeros(c, ids, reshape_to(c, c.dy(), {n, ch}), 0), nullptr};
+}
+
 OpDef index_op(std::string_view name, std::string_view summary, std::string_view signature,
                int operands) {
   OpDef o;
@@ -262,6 +358,28 @@ OpDef def_Gather() {
   o.attrs = {required("axis", AttrKind::I64, "axis indexed by idx (negative counts from the end)")};
   o.infer = infer_gather;
   o.eval = eval_gather;
+  o.vjp = [](VjpCtx& c) -> std::vector<Value*> {
+    if (!c.needs(0))
+      return {nullptr, nullptr};
+    return {scatter_into_zeros(c, c.x(1), c.dy(), c.attrs().i64("axis")), nullptr};
+  };
+  return o;
+}
+OpDef def_ScatterAdd() {
+  OpDef o = index_op("scatter_add",
+                     "y = base; y[..., idx[..., i, ...], ...] += updates[..., i, ...] along "
+                     "axis (torch scatter_add; the adjoint of gather)",
+                     "(base, idx, updates) -> y", 3);
+  o.attrs = {required("axis", AttrKind::I64, "axis indexed by idx (negative counts from the end)")};
+  o.infer = infer_scatter_add;
+  o.eval = eval_scatter_add;
+  o.cost = scatter_add_cost;
+  o.vjp = [](VjpCtx& c) -> std::vector<Value*> {
+    Value* dupd = nullptr;
+    if (c.needs(2))
+      dupd = c.op(OpKind::Gather, {c.dy(), c.x(1)}, {{"axis", c.attrs().i64("axis")}});
+    return {c.needs(0) ? c.dy() : nullptr, nullptr, dupd};
+  };
   return o;
 }
 OpDef def_Take() {
@@ -271,6 +389,7 @@ OpDef def_Take() {
   o.attrs = {required("axis", AttrKind::I64, "axis indexed by idx (negative counts from the end)")};
   o.infer = infer_take;
   o.eval = eval_take;
+  o.vjp = vjp_take;
   return o;
 }
 OpDef def_Embedding() {
@@ -278,6 +397,7 @@ OpDef def_Embedding() {
                      "(table, ids) -> y", 2);
   o.infer = infer_embedding;
   o.eval = eval_embedding;
+  o.vjp = vjp_embedding;
   return o;
 }
 OpDef def_OneHot() {
@@ -301,6 +421,13 @@ OpDef def_Topk() {
   o.infer = infer_topk;
   o.eval = eval_topk;
   o.cost = topk_cost;
+  // Differentiable in the values (the i64 indices get no cotangent): each selected value's
+  // cotangent flows back to the element it came from. Ties pick the element topk picked.
+  o.vjp = [](VjpCtx& c) -> std::vector<Value*> {
+    if (!c.needs(0) || !c.dy(0))
+      return {nullptr};
+    return {scatter_into_zeros(c, c.y(1), c.dy(0), c.attrs().i64("axis"))};
+  };
   return o;
 }
 

@@ -3,6 +3,9 @@
 // a[..., M, K] x b[..., K, N] -> [..., M, N]. Both operands have rank >= 2 and the same
 // float or integer dtype; the batch dims (all but the last two) broadcast NumPy-style.
 #include "ir/ops/common.h"
+#include "ir/vjp.h"
+
+#include <utility>
 
 namespace tevo::ir::ops {
 
@@ -84,6 +87,16 @@ Cost cost_matmul(const CostCtx& c) {
   return k;
 }
 
+/// v with its last two axes swapped.
+Value* transpose_last2(VjpCtx& c, Value* v) {
+  int64_t r = v->type.shape.rank();
+  std::vector<int64_t> perm(static_cast<size_t>(r));
+  for (int64_t i = 0; i < r; ++i)
+    perm[static_cast<size_t>(i)] = i;
+  std::swap(perm[static_cast<size_t>(r - 2)], perm[static_cast<size_t>(r - 1)]);
+  return c.op(OpKind::Transpose, {v}, {{"perm", perm}});
+}
+
 } // namespace
 } // namespace tevo::ir::ops
 
@@ -99,6 +112,19 @@ OpDef def_Matmul() {
   o.infer = infer_matmul;
   o.eval = eval_matmul;
   o.cost = cost_matmul;
+  // da = dy b^T and db = a^T dy per batch element; each is then summed over the batch
+  // dims along which its operand was broadcast.
+  o.vjp = [](VjpCtx& c) -> std::vector<Value*> {
+    Value* a = c.x(0);
+    Value* b = c.x(1);
+    Value* da = nullptr;
+    Value* db = nullptr;
+    if (c.needs(0))
+      da = c.unbroadcast(c.op(OpKind::Matmul, {c.dy(), transpose_last2(c, b)}), a->type);
+    if (c.needs(1))
+      db = c.unbroadcast(c.op(OpKind::Matmul, {transpose_last2(c, a), c.dy()}), b->type);
+    return {da, db};
+  };
   return o;
 }
 

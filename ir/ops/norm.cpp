@@ -3,9 +3,16 @@
 // Each op has a direct reference kernel (eval) and a decomposition into mean, sub, mul, add,
 // rsqrt and a scalar `full` for eps, which passes use to lower them; the two must agree.
 // Variance is biased (divides by C), as in PyTorch.
+//
+// Gradients, with xhat the normalised x, rstd = 1 / sqrt(var + eps) and g = dy * gamma
+// (means over the last axis, sums over all the others):
+//   layer_norm: dx = rstd * (g - mean(g) - xhat * mean(g * xhat)),
+//               dgamma = sum(dy * xhat), dbeta = sum(dy);
+//   rms_norm:   dx = rstd * (g - xhat * mean(g * xhat)), dgamma = sum(dy * xhat).
 #include "ir/builder.h"
 #include "ir/graph.h"
 #include "ir/ops/common.h"
+#include "ir/vjp.h"
 
 #include <cmath>
 
@@ -99,6 +106,48 @@ std::vector<Value*> decompose_rms_norm(Builder& b, const Node& n) {
   return {b.op(OpKind::Mul, {xhat, n.operand(1)}, {}, loc)};
 }
 
+Value* mean_last(VjpCtx& c, Value* v) {
+  return c.op(OpKind::Mean, {v}, {{"axes", std::vector<int64_t>{-1}}, {"keepdims", true}});
+}
+
+/// Sums a [..., C] tensor over every axis but the last, giving [C].
+Value* sum_leading(VjpCtx& c, Value* v) {
+  int64_t rank = v->type.shape.rank();
+  if (rank == 1)
+    return v;
+  std::vector<int64_t> axes;
+  for (int64_t i = 0; i + 1 < rank; ++i)
+    axes.push_back(i);
+  return c.op(OpKind::Sum, {v}, {{"axes", axes}, {"keepdims", false}});
+}
+
+/// Gradients of layer_norm (center) or rms_norm; the statistics are recomputed.
+std::vector<Value*> vjp_norm(VjpCtx& c, bool center) {
+  std::vector<Value*> out(center ? 3 : 2, nullptr);
+  Value* dy = c.dy();
+  if (center && c.needs(2))
+    out[2] = sum_leading(c, dy);
+  if (!c.needs(0) && !c.needs(1))
+    return out;
+  Value* x = c.x(0);
+  Value* d = center ? c.op(OpKind::Sub, {x, mean_last(c, x)}) : x;
+  Value* var = mean_last(c, c.op(OpKind::Mul, {d, d}));
+  Value* eps = c.scalar(c.attrs().f64("eps"), x->type.dtype);
+  Value* rstd = c.op(OpKind::Rsqrt, {c.op(OpKind::Add, {var, eps})});
+  Value* xhat = c.op(OpKind::Mul, {d, rstd});
+  if (c.needs(0)) {
+    Value* g = c.op(OpKind::Mul, {dy, c.x(1)});
+    Value* proj = c.op(OpKind::Mul, {xhat, mean_last(c, c.op(OpKind::Mul, {g, xhat}))});
+    Value* inner = c.op(OpKind::Sub, {g, proj});
+    if (center)
+      inner = c.op(OpKind::Sub, {inner, mean_last(c, g)});
+    out[0] = c.op(OpKind::Mul, {inner, rstd});
+  }
+  if (c.needs(1))
+    out[1] = sum_leading(c, c.op(OpKind::Mul, {dy, xhat}));
+  return out;
+}
+
 /// Per element: layer_norm ~ 8 flops (two reductions, centre, square, scale, shift),
 /// rms_norm ~ 5; one rsqrt per row.
 template <int FlopsPerElement> Cost cost_norm(const CostCtx& c) {
@@ -128,6 +177,7 @@ OpDef def_LayerNorm() {
   o.eval = [](const EvalCtx& c) { return eval_norm(c, true); };
   o.cost = cost_norm<8>;
   o.decompose = decompose_layer_norm;
+  o.vjp = [](VjpCtx& c) { return vjp_norm(c, true); };
   return o;
 }
 OpDef def_RmsNorm() {
@@ -142,6 +192,7 @@ OpDef def_RmsNorm() {
   o.eval = [](const EvalCtx& c) { return eval_norm(c, false); };
   o.cost = cost_norm<5>;
   o.decompose = decompose_rms_norm;
+  o.vjp = [](VjpCtx& c) { return vjp_norm(c, false); };
   return o;
 }
 

@@ -236,6 +236,42 @@ template <bool Log> OpDef softmax_like(std::string_view name, std::string_view s
   return o;
 }
 
+// ---- VJP helpers -------------------------------------------------------------------
+
+/// The normalised axes of a reduction node (its `axes` attribute; empty means all).
+std::vector<int64_t> reduced_axes(const VjpCtx& c) {
+  return normalize_axes(c.attrs().i64_list("axes"), c.x(0)->type.shape.rank(), true).value();
+}
+
+/// Reshapes `v` (shaped like the reduction's result) to the keepdims shape, so that it
+/// broadcasts against the operand in elementwise ops.
+Value* keep_shape(VjpCtx& c, Value* v) {
+  std::vector<int64_t> dims = c.x(0)->type.shape.to_vector();
+  for (int64_t a : reduced_axes(c))
+    dims[static_cast<size_t>(a)] = 1;
+  if (v->type.shape == Shape(dims))
+    return v;
+  return c.op(OpKind::Reshape, {v}, {{"shape", dims}});
+}
+
+/// reduce `v` over the node's axes, keeping them with extent 1.
+Value* reduce_keep(VjpCtx& c, OpKind k, Value* v) {
+  return c.op(k, {v}, {{"axes", reduced_axes(c)}, {"keepdims", true}});
+}
+
+/// Gradient of max/min: dy goes to the positions equal to the result, split evenly among
+/// ties (PyTorch's amax/amin). When the result is NaN it came from the NaN positions, so
+/// those share dy instead (PyTorch would give NaN everywhere in the group).
+std::vector<Value*> vjp_extremum(VjpCtx& c) {
+  Value* x = c.x(0);
+  DType dt = x->type.dtype;
+  Value* hit = c.op(OpKind::LogicalOr,
+                    {c.op(OpKind::Eq, {x, keep_shape(c, c.y())}), c.op(OpKind::Ne, {x, x})});
+  Value* m = c.op(OpKind::Cast, {hit}, {{"dtype", dt}});
+  Value* share = c.op(OpKind::Div, {keep_shape(c, c.dy()), reduce_keep(c, OpKind::Sum, m)});
+  return {c.op(OpKind::Mul, {m, share})};
+}
+
 } // namespace
 } // namespace tevo::ir::ops
 
@@ -254,28 +290,64 @@ OpDef def_Sum() {
   return o;
 }
 OpDef def_Mean() {
-  return reduction(
+  OpDef o = reduction(
       "mean", "mean over axes (float; empty axis: NaN)",
       [](const InferCtx& c) { return infer_reduction(c, "mean", Domain::Float, true); },
       eval_reduction<mean_of>);
+  o.vjp = [](VjpCtx& c) -> std::vector<Value*> {
+    const TensorType& t = c.x(0)->type;
+    int64_t n = 1;
+    for (int64_t a : reduced_axes(c))
+      n *= t.shape.dim(a);
+    if (n == 0) // an empty group means an empty operand: its gradient has no elements
+      return {c.fill(0.0, t)};
+    Value* g = c.op(OpKind::Div, {c.dy(), c.scalar(static_cast<double>(n), t.dtype)});
+    return {c.expand_reduced(g, c.attrs().i64_list("axes"), c.attrs().boolean("keepdims"), t)};
+  };
+  return o;
 }
 OpDef def_Max() {
-  return reduction(
+  OpDef o = reduction(
       "max", "maximum over axes (NaN propagates; empty axis is an error)",
       [](const InferCtx& c) { return infer_reduction(c, "max", Domain::Numeric, false); },
       eval_reduction<max_of>);
+  o.vjp = vjp_extremum;
+  return o;
 }
 OpDef def_Min() {
-  return reduction(
+  OpDef o = reduction(
       "min", "minimum over axes (NaN propagates; empty axis is an error)",
       [](const InferCtx& c) { return infer_reduction(c, "min", Domain::Numeric, false); },
       eval_reduction<min_of>);
+  o.vjp = vjp_extremum;
+  return o;
 }
 OpDef def_Prod() {
-  return reduction(
+  OpDef o = reduction(
       "prod", "product over axes (empty axis: 1)",
       [](const InferCtx& c) { return infer_reduction(c, "prod", Domain::Numeric, true); },
       eval_reduction<prod_of>);
+  // dx_i = dy * (product of the other elements of the group), exact at zeros: with p the
+  // product of the group's non-zero elements and z its number of zeros, that is p / x_i
+  // when z = 0, p at the zero and 0 elsewhere when z = 1, and 0 everywhere when z >= 2.
+  // (p / x_i rather than an exclusive product: it may overflow where the true cofactor
+  // would not, for groups whose full product is beyond the dtype's range.)
+  o.vjp = [](VjpCtx& c) -> std::vector<Value*> {
+    Value* x = c.x(0);
+    DType dt = x->type.dtype;
+    Value* zero = c.scalar(0.0, dt);
+    Value* one = c.scalar(1.0, dt);
+    Value* is0 = c.op(OpKind::Eq, {x, zero});
+    Value* safe = c.op(OpKind::Select, {is0, one, x});
+    Value* p = reduce_keep(c, OpKind::Prod, safe);
+    Value* z = reduce_keep(c, OpKind::Sum, c.op(OpKind::Cast, {is0}, {{"dtype", dt}}));
+    Value* at_zero = c.op(OpKind::Select, {c.op(OpKind::Eq, {z, one}), p, zero});
+    Value* elsewhere =
+        c.op(OpKind::Select, {c.op(OpKind::Eq, {z, zero}), c.op(OpKind::Div, {p, safe}), zero});
+    Value* cofactor = c.op(OpKind::Select, {is0, at_zero, elsewhere});
+    return {c.op(OpKind::Mul, {cofactor, keep_shape(c, c.dy())})};
+  };
+  return o;
 }
 OpDef def_Logsumexp() {
   OpDef o = reduction(
@@ -283,6 +355,17 @@ OpDef def_Logsumexp() {
       [](const InferCtx& c) { return infer_reduction(c, "logsumexp", Domain::Float, true); },
       eval_reduction<logsumexp_of>);
   o.cost = [](const CostCtx& c) { return per_input_cost(c, 3, 1); };
+  // dx = dy * exp(x - y) = dy * softmax(x). An all -inf group (y = -inf) gets gradient 0
+  // rather than NaN from -inf - -inf: it is shifted by 0 instead of y. (A group holding
+  // +inf has y = +inf: 0 at its finite elements, NaN at the +inf ones.)
+  o.vjp = [](VjpCtx& c) -> std::vector<Value*> {
+    DType dt = c.x(0)->type.dtype;
+    Value* y = keep_shape(c, c.y());
+    Value* masked = c.op(OpKind::Eq, {y, c.scalar(-kInf, dt)});
+    Value* shift = c.op(OpKind::Select, {masked, c.scalar(0.0, dt), y});
+    Value* w = c.op(OpKind::Exp, {c.op(OpKind::Sub, {c.x(0), shift})});
+    return {c.op(OpKind::Mul, {w, keep_shape(c, c.dy())})};
+  };
   return o;
 }
 
@@ -327,12 +410,34 @@ OpDef def_Argmax() {
 }
 
 OpDef def_Softmax() {
-  return softmax_like<false>("softmax",
-                             "e^x / sum(e^x) along axis, max-shifted (fully -inf row: all 0)");
+  OpDef o = softmax_like<false>("softmax",
+                                "e^x / sum(e^x) along axis, max-shifted (fully -inf row: all 0)");
+  // dx = y * (dy - sum(dy * y)): written in y, so a fully masked row (y = 0) gets 0.
+  o.vjp = [](VjpCtx& c) -> std::vector<Value*> {
+    Value* y = c.y();
+    Value* s = c.op(OpKind::Sum, {c.op(OpKind::Mul, {c.dy(), y})},
+                    {{"axes", std::vector<int64_t>{c.attrs().i64("axis")}}, {"keepdims", true}});
+    return {c.op(OpKind::Mul, {y, c.op(OpKind::Sub, {c.dy(), s})})};
+  };
+  return o;
 }
 OpDef def_LogSoftmax() {
-  return softmax_like<true>("log_softmax",
-                            "x - logsumexp(x) along axis, max-shifted (fully -inf row: all -inf)");
+  OpDef o = softmax_like<true>(
+      "log_softmax", "x - logsumexp(x) along axis, max-shifted (fully -inf row: all -inf)");
+  // dx = dy - exp(y) * sum(dy). A -inf element of a partly masked row gets dy (dy_i/dx_i
+  // = 1, as in PyTorch); a fully masked row, whose value is the constant -inf, gets 0.
+  o.vjp = [](VjpCtx& c) -> std::vector<Value*> {
+    const TensorType& t = c.x(0)->type;
+    int64_t axis = c.attrs().i64("axis");
+    if (t.shape.dim(*normalize_axis(axis, t.shape.rank())) == 0)
+      return {c.fill(0.0, t)}; // empty rows: max below would reject the empty axis
+    AttrList keep = {{"axes", std::vector<int64_t>{axis}}, {"keepdims", true}};
+    Value* s = c.op(OpKind::Sum, {c.dy()}, keep);
+    Value* d = c.op(OpKind::Sub, {c.dy(), c.op(OpKind::Mul, {c.op(OpKind::Exp, {c.y()}), s})});
+    Value* masked = c.op(OpKind::Eq, {c.op(OpKind::Max, {c.x(0)}, keep), c.scalar(-kInf, t.dtype)});
+    return {c.op(OpKind::Select, {masked, c.scalar(0.0, t.dtype), d})};
+  };
+  return o;
 }
 
 } // namespace tevo::ir

@@ -3,6 +3,7 @@
 // y[..., i, ...] = sum of x[..., j, ...] over j <= i (reverse: j >= i); exclusive drops the
 // element itself (j < i, resp. j > i), so the first (resp. last) result is 0.
 #include "ir/ops/common.h"
+#include "ir/vjp.h"
 
 namespace tevo::ir::ops {
 
@@ -71,6 +72,14 @@ OpDef def_Cumsum() {
   o.infer = infer_cumsum;
   o.eval = eval_cumsum;
   o.cost = cost_cumsum;
+  // dx_j = sum of dy_i over the i whose sum includes x_j: the scan in the opposite
+  // direction, exclusive exactly when the forward one is.
+  o.vjp = [](VjpCtx& c) -> std::vector<Value*> {
+    return {c.op(OpKind::Cumsum, {c.dy()},
+                 {{"axis", c.attrs().i64("axis")},
+                  {"reverse", !c.attrs().boolean("reverse")},
+                  {"exclusive", c.attrs().boolean("exclusive")}})};
+  };
   return o;
 }
 

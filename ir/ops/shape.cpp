@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "ir/ops/common.h"
+#include "ir/vjp.h"
 
 namespace tevo::ir::ops {
 
@@ -300,6 +301,119 @@ template <bool Lower> std::vector<interp::Array> eval_triangle(const EvalCtx& c)
   })};
 }
 
+// ---- gradients ----
+// Every op here is linear with 0/1 coefficients, so each VJP is the adjoint data movement
+// (no conjugation needed for complex values).
+
+std::vector<Value*> vjp_transpose(VjpCtx& c) {
+  const Ints& perm = c.attrs().i64_list("perm");
+  Ints inv(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i)
+    inv[at(perm[i])] = static_cast<int64_t>(i);
+  return {c.op(OpKind::Transpose, {c.dy()}, {{"perm", inv}})};
+}
+
+std::vector<Value*> vjp_broadcast_to(VjpCtx& c) {
+  const TensorType& t = c.x(0)->type;
+  if (!is_complex(t.dtype) || c.dy()->type.shape == t.shape)
+    return {c.unbroadcast(c.dy(), t)};
+  // sum has no complex kernel: reduce the two parts separately.
+  Value* re = c.op(OpKind::Real, {c.dy()});
+  TensorType part{re->type.dtype, t.shape};
+  re = c.unbroadcast(re, part);
+  Value* im = c.unbroadcast(c.op(OpKind::Imag, {c.dy()}), part);
+  return {c.op(OpKind::Complex, {re, im})};
+}
+
+/// Scatters g (the slice result's cotangent) into zeros of x's shape. A strided axis is
+/// first interleaved with zeros (reshape [n] -> [n, 1], pad to [n, step], reshape to
+/// [n * step]); then one pad places the box at `starts`.
+std::vector<Value*> vjp_slice(VjpCtx& c) {
+  Ints xd = c.x(0)->type.shape.to_vector();
+  const Ints& starts = c.attrs().i64_list("starts");
+  const Ints& steps = c.attrs().i64_list("steps");
+  Value* g = c.dy();
+  Ints n = g->type.shape.to_vector();
+  // A step only matters on an axis with 2 or more results; there (n - 1) * step < 2^40,
+  // so n * step cannot overflow.
+  auto step = [&](size_t i) { return steps.empty() || n[i] < 2 ? int64_t{1} : steps[i]; };
+  Ints len = n; // extent of g along each axis, counted from starts
+  bool strided = false;
+  for (size_t i = 0; i < xd.size(); ++i)
+    strided |= step(i) > 1;
+  if (strided) {
+    Ints split, high, merged;
+    for (size_t i = 0; i < xd.size(); ++i) {
+      split.push_back(n[i]);
+      high.push_back(0);
+      if (step(i) > 1) {
+        split.push_back(1);
+        high.push_back(step(i) - 1);
+      }
+      len[i] = n[i] * step(i);
+      merged.push_back(len[i]);
+    }
+    g = c.op(OpKind::Reshape, {g}, {{"shape", split}});
+    g = c.op(OpKind::Pad, {g}, {{"low", Ints(split.size(), 0)}, {"high", high}});
+    g = c.op(OpKind::Reshape, {g}, {{"shape", merged}});
+    // The last block's trailing zeros may run past the end of x: trim them.
+    Ints ends = len;
+    bool trim = false;
+    for (size_t i = 0; i < xd.size(); ++i)
+      if (len[i] > xd[i] - starts[i]) {
+        ends[i] = len[i] = xd[i] - starts[i];
+        trim = true;
+      }
+    if (trim)
+      g = c.op(OpKind::Slice, {g}, {{"starts", Ints(xd.size(), 0)}, {"ends", ends}});
+  }
+  Ints high;
+  bool any = false;
+  for (size_t i = 0; i < xd.size(); ++i) {
+    high.push_back(xd[i] - starts[i] - len[i]);
+    any |= starts[i] != 0 || high.back() != 0;
+  }
+  if (!any)
+    return {g};
+  return {c.op(OpKind::Pad, {g}, {{"low", starts}, {"high", high}})};
+}
+
+/// Each operand's gradient is its block of the cotangent.
+std::vector<Value*> vjp_concat(VjpCtx& c) {
+  Ints dims = c.dy()->type.shape.to_vector();
+  int64_t axis = *normalize_axis(c.attrs().i64("axis"), static_cast<int64_t>(dims.size()));
+  std::vector<Value*> out;
+  int64_t offset = 0;
+  for (int i = 0; i < c.node.num_operands(); ++i) {
+    int64_t d = c.x(i)->type.shape.dim(axis);
+    if (!c.needs(i)) {
+      out.push_back(nullptr);
+    } else if (c.node.num_operands() == 1) {
+      out.push_back(c.dy());
+    } else {
+      Ints starts(dims.size(), 0), ends = dims;
+      starts[at(axis)] = offset;
+      ends[at(axis)] = offset + d;
+      out.push_back(c.op(OpKind::Slice, {c.dy()}, {{"starts", starts}, {"ends", ends}}));
+    }
+    offset += d;
+  }
+  return out;
+}
+
+std::vector<Value*> vjp_pad(VjpCtx& c) {
+  const Ints& low = c.attrs().i64_list("low");
+  Ints ends = c.x(0)->type.shape.to_vector();
+  for (size_t i = 0; i < ends.size(); ++i)
+    ends[i] += low[i];
+  return {c.op(OpKind::Slice, {c.dy()}, {{"starts", low}, {"ends", ends}})};
+}
+
+/// tril and triu are masks: the adjoint applies the same mask.
+std::vector<Value*> vjp_triangle(VjpCtx& c) {
+  return {c.op(c.node.op, {c.dy()}, {{"k", c.attrs().i64("k")}})};
+}
+
 } // namespace
 } // namespace tevo::ir::ops
 
@@ -312,6 +426,7 @@ OpDef def_Transpose() {
   o.attrs = {required("perm", AttrKind::I64List, "a permutation of 0..rank-1")};
   o.infer = infer_transpose;
   o.eval = eval_transpose;
+  o.vjp = vjp_transpose;
   return o;
 }
 OpDef def_Reshape() {
@@ -320,6 +435,9 @@ OpDef def_Reshape() {
                       "the new shape; entries >= 0, same element count (no -1)")};
   o.infer = infer_reshape;
   o.eval = eval_reshape;
+  o.vjp = [](VjpCtx& c) -> std::vector<Value*> {
+    return {c.op(OpKind::Reshape, {c.dy()}, {{"shape", c.x(0)->type.shape.to_vector()}})};
+  };
   return o;
 }
 OpDef def_BroadcastTo() {
@@ -328,6 +446,7 @@ OpDef def_BroadcastTo() {
   o.attrs = {required("shape", AttrKind::I64List, "target shape; x broadcasts to it")};
   o.infer = infer_broadcast_to;
   o.eval = eval_broadcast_to;
+  o.vjp = vjp_broadcast_to;
   return o;
 }
 OpDef def_Slice() {
@@ -339,6 +458,7 @@ OpDef def_Slice() {
                   "stride per axis (>= 1); [] means all 1")};
   o.infer = infer_slice;
   o.eval = eval_slice;
+  o.vjp = vjp_slice;
   return o;
 }
 OpDef def_Concat() {
@@ -349,6 +469,7 @@ OpDef def_Concat() {
   o.attrs = {required("axis", AttrKind::I64, "axis to join along (negative counts from the end)")};
   o.infer = infer_concat;
   o.eval = eval_concat;
+  o.vjp = vjp_concat;
   return o;
 }
 OpDef def_Pad() {
@@ -360,6 +481,7 @@ OpDef def_Pad() {
                   "fill value, converted to the dtype as cast does")};
   o.infer = infer_pad;
   o.eval = eval_pad;
+  o.vjp = vjp_pad;
   return o;
 }
 OpDef def_Tril() {
@@ -367,6 +489,7 @@ OpDef def_Tril() {
   o.attrs = {attr("k", AttrKind::I64, Attr(int64_t{0}), "diagonal offset (> 0: above the main)")};
   o.infer = infer_triangle;
   o.eval = eval_triangle<true>;
+  o.vjp = vjp_triangle;
   return o;
 }
 OpDef def_Triu() {
@@ -374,6 +497,7 @@ OpDef def_Triu() {
   o.attrs = {attr("k", AttrKind::I64, Attr(int64_t{0}), "diagonal offset (> 0: above the main)")};
   o.infer = infer_triangle;
   o.eval = eval_triangle<false>;
+  o.vjp = vjp_triangle;
   return o;
 }
 

@@ -116,6 +116,7 @@ CASES += [
          "c64_c128"),
     cast(Z128 / 3, "c64", (Z128 / 3).astype(np.complex64), "c128_c64"),
     cast(A, "f64", A, "identity"),
+    cast(Z128, "c128", Z128, "identity_c128"),
 ]
 
 # complex parts
@@ -131,4 +132,22 @@ CASES += [
     node("complex", "complex", [ZR, ZI], out=ZR + 1j * ZI, tag="f64"),
     node("complex", "complex", [ZR32, ZI32], out=ZR32 + np.complex64(1j) * ZI32, tag="f32"),
     node("complex", "complex", [ZR[:, :1], ZI[0]], out=ZR[:, :1] + 1j * ZI[0], tag="bcast"),
+]
+
+# chains whose gradient passes through cast / complex parts / select (f64, gradient-checked)
+CZ = r.standard_normal((4,)) + 1j * r.standard_normal((4,))
+CM = r.standard_normal((3, 4)) + 1j * r.standard_normal((3, 4))
+CASES += [
+    Case("cs_cast_chain", """
+        %c = cast %a0 {dtype = c128} : c128[3,1]
+        %m = mul %c, %a1 : c128[3,4]
+        %y = imag %m : f64[3,4]
+        return %y""", [SA, CM], [np.imag(SA.astype(np.complex128) * CM)]),
+    Case("cs_parts_chain", """
+        %re = real %a0 : f64[4]
+        %im = imag %a0 : f64[4]
+        %w = complex %im, %re : c128[4]
+        %p = mul %w, %a0 : c128[4]
+        %y = select %a1, %p, %a0 : c128[4]
+        return %y""", [CZ, Q], [np.where(Q, (CZ.imag + 1j * CZ.real) * CZ, CZ)]),
 ]

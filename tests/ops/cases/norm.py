@@ -44,7 +44,9 @@ CASES = [
     layer_norm("3d_eps", (2, 3, 5), eps=1e-3),
     layer_norm("1d", (8,)),
     layer_norm("c1", (4, 1)),                                # normalised value 0: y = beta
-    layer_norm("large_offset", (3, 6), offset=1e4),          # two-pass variance stays accurate
+    # Two-pass variance stays accurate. Not gradient-checked: the checker's step scales with
+    # |x| ~ 1e4 (h = 0.01 against a spread of 3), so its own truncation error is ~1e-5.
+    layer_norm("large_offset", (3, 6), offset=1e4, gradcheck=False),
     layer_norm("f32", (4, 16), dtype=np.float32, rtol=1e-5, atol=1e-5),
     rms_norm("2d", (3, 7)),
     rms_norm("3d_eps", (2, 3, 5), eps=1e-2),

@@ -1,5 +1,5 @@
 """Golden cases for ir/ops/shape.cpp (transpose, reshape, broadcast_to, slice, concat, pad,
-tril, triu)."""
+tril, triu). Every f64/c128 case is also gradient-checked: all these ops are linear."""
 import numpy as np
 
 from gen_golden import Case, rng, tir_type
@@ -77,6 +77,15 @@ CASES += [
     slice_case("slice_step_past_end", X3, [0, 1, 0], [2, 4, 5], [1, 2, 4]),
     slice_case("slice_empty", M, [2, 0], [2, 7]),
     slice_case("slice_full_i32", I, [0, 0], [3, 4], [1, 1]),
+    # Steps larger than the axis where one element is taken (the VJP must not form n * step).
+    slice_case("slice_huge_step", M, [1, 2], [2, 7], [2 ** 62, 2]),
+    slice_case("slice_steps_exact", M, [0, 1], [5, 7], [5, 3]),
+]
+CC = r.standard_normal((3, 1)) + 1j * r.standard_normal((3, 1))
+CASES += [  # c128: the gradient check perturbs real and imaginary parts
+    case("broadcast_to_c128", "broadcast_to", [CC], np.broadcast_to(CC, (2, 3, 2)).copy(),
+         "shape = [2, 3, 2]"),
+    slice_case("slice_steps_c128", CC * np.arange(1, 5), [0, 1], [3, 4], [2, 2]),
 ]
 A1, A2, A3 = (r.standard_normal((2, 3, w)) for w in (1, 4, 2))
 J1, J2 = r.integers(0, 9, (1, 4)).astype(np.int64), r.integers(0, 9, (3, 4)).astype(np.int64)

@@ -1,5 +1,6 @@
 // ops_shape_test.cpp: verifier messages and data errors of the matmul, shape, index and
-// scan op families (what the golden sweep, which only runs valid graphs, cannot express).
+// scan op families (what the golden sweep, which only runs valid graphs, cannot express),
+// and the backward graphs their VJP rules build.
 #include <doctest/doctest.h>
 
 #include <cstdint>
@@ -8,6 +9,7 @@
 #include "ir/interp/interpreter.h"
 #include "ir/op_registry.h"
 #include "ir/parser.h"
+#include "ir/vjp.h"
 
 using namespace tevo::ir;
 
@@ -57,6 +59,50 @@ std::string run_error(const std::string& text, const std::vector<std::vector<dou
   }
   return "<ok>";
 }
+
+/// An array of type `ty` with the given real (and imaginary) parts.
+interp::Array arr(const TensorType& ty, std::vector<double> re, std::vector<double> im = {}) {
+  interp::Array a(ty);
+  a.data = std::move(re);
+  if (!im.empty())
+    a.imag = std::move(im);
+  return a;
+}
+
+/// The backward graph of a one-node function: the op names the VJP rule built and the
+/// evaluated gradient of every operand that gets one.
+struct Backward {
+  std::vector<std::string> ops;
+  std::vector<interp::Array> grads;
+};
+
+/// Runs the VJP rule of the only node of `text` with cotangent `seed` on result 0 (the
+/// other results get none), every float or complex operand needing a gradient.
+Backward backward(const std::string& text, std::vector<interp::Array> ins,
+                  const interp::Array& seed) {
+  auto g = parse_graph(text, "t.tir");
+  const Node& n = *g->nodes().at(0);
+  size_t before = g->nodes().size();
+  Builder b(*g);
+  VjpCtx ctx{b, n, {g->add_input(seed.type, "seed")}, {}};
+  for (int r = 1; r < n.num_results(); ++r)
+    ctx.cotangents.push_back(nullptr);
+  for (const Value* v : n.operands)
+    ctx.needs_grad.push_back(is_float(v->type.dtype) || is_complex(v->type.dtype));
+  Backward out;
+  g->outputs.clear();
+  for (Value* gv : n.def().vjp(ctx))
+    if (gv)
+      g->outputs.push_back(gv);
+  for (size_t i = before; i < g->nodes().size(); ++i)
+    out.ops.emplace_back(g->nodes()[i]->def().name);
+  ins.push_back(seed);
+  out.grads = interp::run(*g, ins);
+  return out;
+}
+
+using Names = std::vector<std::string>;
+using D = std::vector<double>;
 
 } // namespace
 
@@ -278,4 +324,137 @@ TEST_CASE("empty results with a long dim evaluate without a long loop") {
                      "  %y = matmul %a, %b : f32[1099511627776,0,1]\n  return %y\n}\n",
                      {{}, {2}}),
            "<ok>");
+}
+
+TEST_CASE("scatter_add: type rules and data errors") {
+  CHECK_EQ(infer(OpKind::ScatterAdd, {f32({3, 4}), f32({3, 2}), f32({3, 2})}, {{"axis", 1}}),
+           "[scatter_add] operand 1 must be an i32 or i64 tensor, got f32[3,2]");
+  CHECK_EQ(infer(OpKind::ScatterAdd,
+                 {t(DType::Bool, {3, 4}), i64({3, 2}), t(DType::Bool, {3, 2})}, {{"axis", 1}}),
+           "[scatter_add] operand 0 must be a float, integer or complex tensor, got bool[3,4]");
+  CHECK_EQ(infer(OpKind::ScatterAdd, {f32({3, 4}), i64({3, 2}), t(DType::F64, {3, 2})},
+                 {{"axis", 1}}),
+           "[scatter_add] operand dtypes differ: f32[3,4] vs f64[3,2] (insert a cast)");
+  CHECK_EQ(infer(OpKind::ScatterAdd, {f32({3, 4}), i64({3, 2}), f32({3, 2})}, {{"axis", 2}}),
+           "[scatter_add] axis 2 out of range for f32[3,4]");
+  CHECK_EQ(infer(OpKind::ScatterAdd, {f32({3, 4}), i64({3, 2}), f32({3, 3})}, {{"axis", 1}}),
+           "[scatter_add] indices i64[3,2] and updates f32[3,3] must have the same shape");
+  CHECK_EQ(infer(OpKind::ScatterAdd, {f32({3, 4}), i64({2, 2}), f32({2, 2})}, {{"axis", 1}}),
+           "[scatter_add] indices i64[2,2] must match f32[3,4] except on axis 1");
+  CHECK_EQ(infer(OpKind::ScatterAdd, {f32({3, 4}), i64({3}), f32({3})}, {{"axis", 0}}),
+           "[scatter_add] indices i64[3] must match f32[3,4] except on axis 0");
+  CHECK_EQ(infer(OpKind::ScatterAdd, {f32({3, 4}), i64({3, 2}), f32({3, 2})}),
+           "[scatter_add] missing required attribute 'axis' (i64)");
+  CHECK_EQ(infer(OpKind::ScatterAdd, {f32({3, 4}), t(DType::I32, {3, 9}), f32({3, 9})},
+                 {{"axis", -1}}),
+           "<ok: f32[3,4]>");
+  CHECK_EQ(infer(OpKind::ScatterAdd, {t(DType::C64, {2}), i64({0}), t(DType::C64, {0})},
+                 {{"axis", 0}}),
+           "<ok: c64[2]>");
+
+  const char* f = "func @f(%b: f64[2,4], %i: i64[2,1], %u: f64[2,1]) -> f64[2,4] {\n"
+                  "  %y = scatter_add %b, %i, %u {axis = 1} : f64[2,4]\n  return %y\n}\n";
+  CHECK_EQ(run_error(f, {D(8, 0.0), {0, 4}, {1, 1}}),
+           "index 4 out of range [0, 4) on axis 1 of f64[2,4]");
+  CHECK_EQ(run_error(f, {D(8, 0.0), {-1, 0}, {1, 1}}),
+           "index -1 out of range [0, 4) on axis 1 of f64[2,4]");
+  CHECK_EQ(run_error(f, {D(8, 0.0), {3, 0}, {1, 1}}), "<ok>");
+}
+
+TEST_CASE("shape ops: VJP rules build the adjoint movement") {
+  // Unit steps: one pad places the cotangent box.
+  auto r = backward("func @f(%x: f64[3,4]) -> f64[2,2] {\n"
+                    "  %y = slice %x {starts = [1, 2], ends = [3, 4]} : f64[2,2]\n"
+                    "  return %y\n}\n",
+                    {arr(t(DType::F64, {3, 4}), D(12, 0.0))},
+                    arr(t(DType::F64, {2, 2}), {1, 2, 3, 4}));
+  CHECK_EQ(r.ops, Names{"pad"});
+  CHECK_EQ(r.grads.at(0).data, D{0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 3, 4});
+  // A strided axis is interleaved with zeros; the last block's tail is trimmed.
+  r = backward("func @f(%x: f64[6]) -> f64[2] {\n"
+               "  %y = slice %x {starts = [1], ends = [5], steps = [3]} : f64[2]\n"
+               "  return %y\n}\n",
+               {arr(t(DType::F64, {6}), D(6, 0.0))}, arr(t(DType::F64, {2}), {7, 8}));
+  CHECK_EQ(r.ops, Names{"reshape", "pad", "reshape", "slice", "pad"});
+  CHECK_EQ(r.grads.at(0).data, D{0, 7, 0, 0, 8, 0});
+  // A step on an axis with one result is ignored (n * step would overflow).
+  r = backward("func @f(%x: f64[3]) -> f64[1] {\n"
+               "  %y = slice %x {starts = [2], ends = [3], steps = [4611686018427387904]} : "
+               "f64[1]\n  return %y\n}\n",
+               {arr(t(DType::F64, {3}), D(3, 0.0))}, arr(t(DType::F64, {1}), {5}));
+  CHECK_EQ(r.ops, Names{"pad"});
+  CHECK_EQ(r.grads.at(0).data, D{0, 0, 5});
+  // The whole array: no node at all.
+  r = backward("func @f(%x: f64[2]) -> f64[2] {\n"
+               "  %y = slice %x {starts = [0], ends = [2]} : f64[2]\n  return %y\n}\n",
+               {arr(t(DType::F64, {2}), D(2, 0.0))}, arr(t(DType::F64, {2}), {1, 2}));
+  CHECK(r.ops.empty());
+
+  // Complex broadcast: the parts are reduced separately (sum has no complex kernel).
+  r = backward("func @f(%x: c128[2,1]) -> c128[2,2,3] {\n"
+               "  %y = broadcast_to %x {shape = [2, 2, 3]} : c128[2,2,3]\n  return %y\n}\n",
+               {arr(t(DType::C128, {2, 1}), D(2, 0.0), D(2, 0.0))},
+               arr(t(DType::C128, {2, 2, 3}), {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12},
+                   {0, 0, 0, 1, 1, 1, 0, 0, 0, 2, 2, 2}));
+  CHECK_EQ(r.grads.at(0).data, D{1 + 2 + 3 + 7 + 8 + 9, 4 + 5 + 6 + 10 + 11 + 12});
+  CHECK_EQ(r.grads.at(0).imag, D{0, 9});
+
+  r = backward("func @f(%a: f64[2,1], %b: f64[2,2]) -> f64[2,3] {\n"
+               "  %y = concat %a, %b {axis = -1} : f64[2,3]\n  return %y\n}\n",
+               {arr(t(DType::F64, {2, 1}), D(2, 0.0)), arr(t(DType::F64, {2, 2}), D(4, 0.0))},
+               arr(t(DType::F64, {2, 3}), {1, 2, 3, 4, 5, 6}));
+  CHECK_EQ(r.ops, Names{"slice", "slice"});
+  CHECK_EQ(r.grads.at(0).data, D{1, 4});
+  CHECK_EQ(r.grads.at(1).data, D{2, 3, 5, 6});
+
+  r = backward("func @f(%x: f64[2,3]) -> f64[3,2] {\n"
+               "  %y = transpose %x {perm = [1, 0]} : f64[3,2]\n  return %y\n}\n",
+               {arr(t(DType::F64, {2, 3}), D(6, 0.0))},
+               arr(t(DType::F64, {3, 2}), {1, 2, 3, 4, 5, 6}));
+  CHECK_EQ(r.grads.at(0).data, D{1, 3, 5, 2, 4, 6});
+}
+
+TEST_CASE("index ops: VJP rules scatter-add the cotangent") {
+  // Repeated indices accumulate.
+  auto r = backward("func @f(%x: f64[2,3], %i: i64[2,2]) -> f64[2,2] {\n"
+                    "  %y = gather %x, %i {axis = 1} : f64[2,2]\n  return %y\n}\n",
+                    {arr(t(DType::F64, {2, 3}), D(6, 0.0)), arr(i64({2, 2}), {0, 0, 2, 0})},
+                    arr(t(DType::F64, {2, 2}), {1, 2, 3, 4}));
+  CHECK_EQ(r.ops, Names{"full", "scatter_add"});
+  CHECK_EQ(r.grads.at(0).data, D{3, 0, 0, 4, 0, 3});
+
+  r = backward("func @f(%b: f64[2,3], %i: i64[2,2], %u: f64[2,2]) -> f64[2,3] {\n"
+               "  %y = scatter_add %b, %i, %u {axis = 1} : f64[2,3]\n  return %y\n}\n",
+               {arr(t(DType::F64, {2, 3}), D(6, 0.0)), arr(i64({2, 2}), {2, 2, 1, 0}),
+                arr(t(DType::F64, {2, 2}), D(4, 0.0))},
+               arr(t(DType::F64, {2, 3}), {1, 2, 3, 4, 5, 6}));
+  CHECK_EQ(r.ops, Names{"gather"});
+  CHECK_EQ(r.grads.at(0).data, D{1, 2, 3, 4, 5, 6});
+  CHECK_EQ(r.grads.at(1).data, D{3, 3, 5, 4});
+
+  // take: the [2,2] index is flattened and broadcast into gather form.
+  r = backward("func @f(%x: f64[3,2], %i: i64[2,2]) -> f64[2,2,2] {\n"
+               "  %y = take %x, %i {axis = 0} : f64[2,2,2]\n  return %y\n}\n",
+               {arr(t(DType::F64, {3, 2}), D(6, 0.0)), arr(i64({2, 2}), {2, 0, 2, 2})},
+               arr(t(DType::F64, {2, 2, 2}), {1, 2, 3, 4, 5, 6, 7, 8}));
+  CHECK_EQ(r.grads.at(0).data, D{3, 4, 0, 0, 1 + 5 + 7, 2 + 6 + 8});
+  // A rank-0 index drops the axis.
+  r = backward("func @f(%x: f64[2,3], %i: i32[]) -> f64[2] {\n"
+               "  %y = take %x, %i {axis = 1} : f64[2]\n  return %y\n}\n",
+               {arr(t(DType::F64, {2, 3}), D(6, 0.0)), arr(t(DType::I32, {}), {1})},
+               arr(t(DType::F64, {2}), {5, 6}));
+  CHECK_EQ(r.grads.at(0).data, D{0, 5, 0, 0, 6, 0});
+
+  r = backward("func @f(%t: f64[3,2], %i: i32[3]) -> f64[3,2] {\n"
+               "  %y = embedding %t, %i : f64[3,2]\n  return %y\n}\n",
+               {arr(t(DType::F64, {3, 2}), D(6, 0.0)), arr(t(DType::I32, {3}), {1, 1, 0})},
+               arr(t(DType::F64, {3, 2}), {1, 2, 3, 4, 5, 6}));
+  CHECK_EQ(r.grads.at(0).data, D{5, 6, 4, 6, 0, 0});
+
+  // topk: the values' cotangent returns to where each value came from.
+  r = backward("func @f(%x: f64[2,3]) -> (f64[2,2], i64[2,2]) {\n"
+               "  %v, %i = topk %x {k = 2} : f64[2,2], i64[2,2]\n  return %v, %i\n}\n",
+               {arr(t(DType::F64, {2, 3}), {3, 1, 2, -1, 5, 0})},
+               arr(t(DType::F64, {2, 2}), {10, 20, 30, 40}));
+  CHECK_EQ(r.grads.at(0).data, D{10, 0, 20, 0, 30, 40});
 }
