@@ -114,9 +114,7 @@ TEST_CASE("op sweep: every golden case round-trips, verifies and matches NumPy")
   CHECK_MESSAGE(missing.empty(), "ops without a golden case: " << missing);
 }
 
-// TODO(#3): drop may_fail once every differentiable op has its VJP rule.
-TEST_CASE("op sweep: every differentiable op passes an f64 finite-difference gradient check" *
-          doctest::may_fail()) {
+TEST_CASE("op sweep: every differentiable op passes an f64 finite-difference gradient check") {
   std::set<OpKind> checked;
   int cases = 0;
   for (const auto& fam : families()) {
