@@ -217,9 +217,12 @@ std::vector<interp::Array> eval_topk(const EvalCtx& c) {
     for (int64_t in = 0; in < inner; ++in) {
       auto elem = [&](int64_t j) { return x[(o * n + j) * inner + in]; };
       std::iota(order.begin(), order.end(), int64_t{0});
-      // Stable: equal values keep ascending index order.
-      std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-        return largest ? greater(elem(a), elem(b)) : greater(elem(b), elem(a));
+      // Equal values keep ascending index order (an explicit tie-break rather than
+      // std::stable_sort, whose libstdc++ 12 helper is deprecated under clang).
+      std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+        bool ab = largest ? greater(elem(a), elem(b)) : greater(elem(b), elem(a));
+        bool ba = largest ? greater(elem(b), elem(a)) : greater(elem(a), elem(b));
+        return ab || (!ba && a < b);
       });
       for (int64_t j = 0; j < k; ++j) {
         int64_t dst = (o * k + j) * inner + in;
