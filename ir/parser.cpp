@@ -296,11 +296,14 @@ private:
     do
       declared.push_back(type());
     while (accept(Tok::Comma));
-    Loc loc;
+    // Without an explicit loc(...), a node is located at its own text, so run-time errors
+    // (an index out of range in `tevo run`) point into the .tir file.
+    Loc loc{lex_.file(), names[0].line, names[0].col};
     if (accept_word("loc")) {
       expect(Tok::LParen, "'(' after loc");
       loc.file = expect(Tok::String, "a file name string").text;
       expect(Tok::Colon, "':'");
+      loc.col = 0;
       loc.line = static_cast<int32_t>(std::clamp<int64_t>(integer(expect(Tok::Int, "a line")), 0,
                                                           INT32_MAX));
       if (accept(Tok::Colon))

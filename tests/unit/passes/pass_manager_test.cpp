@@ -149,7 +149,8 @@ TEST_CASE("pass manager: verify_each turns invalid IR into an internal error nam
   auto pm = PassManager::parse("").take();
   pm.add(std::make_unique<BreakingPass>());
   CHECK_THROWS_WITH_AS(pm.run(*g),
-                       "error: internal error: pass 'break-types' produced invalid IR: [exp] "
+                       "t.tir:2:3: error: internal error: pass 'break-types' produced invalid IR: "
+                       "[exp] "
                        "result 0 has type f32[7] but the op infers f32[2]\nnote: in b",
                        ir::Error);
   // With verification off, the broken graph goes through unnoticed.
