@@ -29,8 +29,13 @@ Expected<std::vector<TensorType>> infer_matmul(const InferCtx& c) {
     return make_diag("operands must have rank >= 2, got {} x {}", a.str(), b.str());
   int64_t m = a.shape.dim(a.shape.rank() - 2), k = a.shape.dim(a.shape.rank() - 1);
   int64_t kb = b.shape.dim(b.shape.rank() - 2), n = b.shape.dim(b.shape.rank() - 1);
-  if (k != kb)
-    return make_diag("inner dimensions differ: {} x {}", a.str(), b.str());
+  if (k != kb) {
+    // Say how to fix it when a transpose of one operand would make the product legal.
+    const char* hint = k == n ? " (transpose the second operand?)"
+                       : m == kb ? " (transpose the first operand?)"
+                                 : "";
+    return make_diag("inner dimensions differ: {} x {}{}", a.str(), b.str(), hint);
+  }
   auto batch = broadcast_shapes(batch_of(a.shape), batch_of(b.shape));
   if (!batch)
     return make_diag("batch dimensions do not broadcast: {} x {}", a.str(), b.str());

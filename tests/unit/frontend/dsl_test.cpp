@@ -41,7 +41,7 @@ TEST_CASE("dsl: operators and functions trace to scoped, located IR") {
 TEST_CASE("dsl: a shape mismatch names the user's line, the scope, the op and both shapes") {
   Trace t("bad");
   Tensor x = t.input("x", {2, 3});
-  Tensor w = t.param("w", {4, 5});
+  Tensor w = t.param("w", {5, 3});
   auto s = t.scope("blocks.3.attn");
   int line = 0;
   try {
@@ -52,7 +52,9 @@ TEST_CASE("dsl: a shape mismatch names the user's line, the scope, the op and bo
     // The column is the compiler's idea of the call (gcc: start of the statement).
     CHECK_EQ(e.diag().loc.file, "tests/unit/frontend/dsl_test.cpp");
     CHECK_EQ(e.diag().loc.line, line);
-    CHECK_EQ(e.diag().message, "[matmul] inner dimensions differ: f32[2,3] x f32[4,5]");
+    CHECK_EQ(e.diag().message,
+             "[matmul] inner dimensions differ: f32[2,3] x f32[5,3] (transpose the second "
+             "operand?)");
     CHECK_EQ(e.diag().notes, std::vector<std::string>{"in blocks.3.attn.matmul"});
     CHECK(std::string(e.what()).starts_with(fmt::format("tests/unit/frontend/dsl_test.cpp:{}:", line)));
   }
