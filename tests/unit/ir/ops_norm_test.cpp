@@ -16,37 +16,18 @@
 #include <doctest/doctest.h>
 #include <limits>
 
+#include "tests/support/op_infer.h"
+
+using namespace tevo;
 using namespace tevo::ir;
 
 namespace {
 
 using Ints = std::vector<int64_t>;
 
-TensorType tt(DType d, std::initializer_list<int64_t> dims) {
-  return TensorType{d, Shape(dims)};
-}
-
-/// Result type of op k (as text), or its error message.
-std::string infer(OpKind k, std::vector<TensorType> ts, const AttrList& attrs = {}) {
-  const OpDef& d = op_def(k);
-  auto full = complete_attrs(d, attrs);
-  if (!full)
-    return full.error().message;
-  auto r = infer_result_types(d, ts, *full);
-  if (!r)
-    return r.error().message;
-  std::string s;
-  for (const auto& t : r.value())
-    s += (s.empty() ? "" : ", ") + t.str();
-  return s;
-}
-
-Cost cost_of(OpKind k, std::vector<TensorType> ts, const AttrList& attrs = {}) {
-  const OpDef& d = op_def(k);
-  AttrDict full = complete_attrs(d, attrs).take();
-  auto res = infer_result_types(d, ts, full).take();
-  return d.cost(CostCtx{ts, res, full});
-}
+using testing::cost_of;
+using testing::infer;
+using testing::tt;
 
 /// Deterministic pseudo-random inputs for every graph input.
 std::vector<interp::Array> inputs_for(const Graph& g) {
