@@ -57,6 +57,14 @@ Expected<std::vector<int64_t>> normalize_axes(const std::vector<int64_t>& axes, 
   return out;
 }
 
+Expected<int64_t> attr_axis(const InferCtx& c, const TensorType& x) {
+  int64_t a = c.attrs.i64("axis");
+  auto n = normalize_axis(a, x.shape.rank());
+  if (!n)
+    return make_diag("axis {} out of range for {}", a, x.str());
+  return *n;
+}
+
 Cost streaming_cost(const CostCtx& c, double flops_per_out, double transc_per_out) {
   Cost k = default_cost(c);
   double n = 0;

@@ -54,6 +54,10 @@ inline std::optional<Diag> need(const InferCtx& c, size_t i, Domain d) {
 Expected<std::vector<int64_t>> normalize_axes(const std::vector<int64_t>& axes, int64_t rank,
                                               bool empty_is_all);
 
+/// The op's `axis` attribute normalised against x's rank, or the diagnostic
+/// "axis A out of range for T".
+Expected<int64_t> attr_axis(const InferCtx& c, const TensorType& x);
+
 /// Cost of an op that reads its operands once and writes its results once with
 /// `flops_per_out` operations per result element.
 Cost streaming_cost(const CostCtx& c, double flops_per_out, double transc_per_out = 0);

@@ -55,9 +55,9 @@ Expected<std::vector<TensorType>> infer_rfft(const InferCtx& c) {
   if (x.dtype != DType::F32 && x.dtype != DType::F64)
     return make_diag("operand 0 must be f32 or f64, got {}", x.str());
   int64_t axis = c.attrs.i64("axis");
-  auto a = normalize_axis(axis, x.shape.rank());
+  auto a = attr_axis(c, x);
   if (!a)
-    return make_diag("axis {} out of range for {}", axis, x.str());
+    return a.error();
   int64_t n = x.shape.dim(*a);
   if (n < 1)
     return make_diag("transform length must be at least 1, got {} along axis {} of {}", n, axis,
@@ -99,9 +99,9 @@ Expected<std::vector<TensorType>> infer_irfft(const InferCtx& c) {
   if (x.dtype != DType::C64 && x.dtype != DType::C128)
     return make_diag("operand 0 must be c64 or c128, got {}", x.str());
   int64_t axis = c.attrs.i64("axis");
-  auto a = normalize_axis(axis, x.shape.rank());
+  auto a = attr_axis(c, x);
   if (!a)
-    return make_diag("axis {} out of range for {}", axis, x.str());
+    return a.error();
   int64_t n = c.attrs.i64("n");
   if (n < 1)
     return make_diag("n must be at least 1, got {}", n);

@@ -53,9 +53,9 @@ Expected<std::vector<TensorType>> infer_gather(const InferCtx& c) {
   if (auto d = need(c, 1, is_index(idx.dtype), "an i32 or i64 tensor"))
     return *d;
   int64_t axis_attr = c.attrs.i64("axis");
-  auto axis = normalize_axis(axis_attr, x.shape.rank());
+  auto axis = attr_axis(c, x);
   if (!axis)
-    return make_diag("axis {} out of range for {}", axis_attr, x.str());
+    return axis.error();
   bool ok = idx.shape.rank() == x.shape.rank();
   for (int64_t i = 0; ok && i < x.shape.rank(); ++i)
     ok = i == *axis || idx.shape.dim(i) == x.shape.dim(i);
@@ -86,10 +86,9 @@ Expected<std::vector<TensorType>> infer_take(const InferCtx& c) {
   const auto& idx = c.operands[1];
   if (auto d = need(c, 1, is_index(idx.dtype), "an i32 or i64 tensor"))
     return *d;
-  int64_t axis_attr = c.attrs.i64("axis");
-  auto axis = normalize_axis(axis_attr, x.shape.rank());
+  auto axis = attr_axis(c, x);
   if (!axis)
-    return make_diag("axis {} out of range for {}", axis_attr, x.str());
+    return axis.error();
   Ints xd = x.shape.to_vector(), dims(xd.begin(), xd.begin() + *axis);
   for (Dim d : idx.shape.dims())
     dims.push_back(d.value());
@@ -179,9 +178,9 @@ Expected<std::vector<TensorType>> infer_topk(const InferCtx& c) {
   if (auto d = need(c, 0, Domain::Numeric))
     return *d;
   int64_t axis_attr = c.attrs.i64("axis");
-  auto axis = normalize_axis(axis_attr, x.shape.rank());
+  auto axis = attr_axis(c, x);
   if (!axis)
-    return make_diag("axis {} out of range for {}", axis_attr, x.str());
+    return axis.error();
   int64_t k = c.attrs.i64("k"), dim = x.shape.dim(*axis);
   if (k < 0 || k > dim)
     return make_diag("k {} out of range [0, {}] for axis {} of {}", k, dim, axis_attr, x.str());
@@ -254,9 +253,9 @@ Expected<std::vector<TensorType>> infer_scatter_add(const InferCtx& c) {
   if (upd.dtype != base.dtype)
     return make_diag("operand dtypes differ: {} vs {} (insert a cast)", base.str(), upd.str());
   int64_t axis_attr = c.attrs.i64("axis");
-  auto axis = normalize_axis(axis_attr, base.shape.rank());
+  auto axis = attr_axis(c, base);
   if (!axis)
-    return make_diag("axis {} out of range for {}", axis_attr, base.str());
+    return axis.error();
   if (!(idx.shape == upd.shape))
     return make_diag("indices {} and updates {} must have the same shape", idx.str(), upd.str());
   bool ok = idx.shape.rank() == base.shape.rank();
