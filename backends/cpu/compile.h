@@ -1,0 +1,59 @@
+// compile.h: the CPU backend's entry point: a graph in, a reusable Executable out.
+//
+// compile() runs the backend pipeline: decompose -> fuse (passes/) -> lower to a Plan
+// with kernel specs and a memory plan (lower.h) -> LLVM code for every loop group in one
+// module (codegen.h) -> JIT. The Executable keeps the machine code, the plan and an
+// executor (runtime/executor.h) whose arena is allocated once, so repeated run() calls
+// allocate nothing but their outputs (none at all through the pointer form).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backends/cpu/codegen.h"
+#include "ir/graph.h"
+#include "runtime/plan.h"
+#include "runtime/tensor.h"
+
+namespace tevo::cpu {
+
+struct CompileOptions {
+  TargetOptions target;
+  /// Threads for kernels and oneDNN (one OpenMP pool); 0 = TEVO_NUM_THREADS or all cores.
+  int threads = 0;
+  /// Passes run before the backend's own (decompose, fuse); "default" or a list.
+  std::string pipeline = "default";
+  /// Keep the generated LLVM IR (Executable::llvm_ir()); also TEVO_DEBUG>=2.
+  bool keep_llvm_ir = false;
+};
+
+/// Counts for `tevo run --stats`.
+struct ExecStats {
+  int64_t kernels = 0;        ///< generated kernel calls per run
+  int64_t library_calls = 0;  ///< oneDNN primitive calls per run
+  int64_t runtime_ops = 0;    ///< runtime-kernel calls per run
+  int64_t arena_bytes = 0;    ///< peak scratch bytes (the arena)
+  double compile_seconds = 0; ///< the whole compile() call
+};
+
+class Executable {
+public:
+  virtual ~Executable() = default;
+  /// Checks names/dtypes/shapes of `inputs` against plan().inputs (rt::Error otherwise).
+  virtual std::vector<rt::HostTensor> run(const std::vector<rt::HostTensor>& inputs) = 0;
+  /// Unchecked fast path: one pointer per plan input / output, sized as the plan says.
+  virtual void run(const void* const* inputs, void* const* outputs) = 0;
+  virtual const rt::Plan& plan() const = 0;
+  virtual ExecStats stats() const = 0;
+  /// The fused graph the plan was lowered from (for --print-after=fuse style dumps).
+  virtual const ir::Graph& fused_graph() const = 0;
+  /// Generated LLVM IR, when CompileOptions::keep_llvm_ir (else empty).
+  virtual const std::string& llvm_ir() const = 0;
+};
+
+/// Compiles `g` (not modified). Throws ir::Error (located) for what the backend cannot do.
+std::unique_ptr<Executable> compile(const ir::Graph& g, const CompileOptions& opts = {});
+
+} // namespace tevo::cpu

@@ -1,0 +1,133 @@
+// plan.h: an executable plan: what a compiled graph is at run time, on any backend.
+//
+// A Plan is plain data: the tensors a call takes and returns, one arena of scratch
+// memory laid out ahead of time, constants, and a list of steps. Each step is a call of
+// a generated kernel, a library primitive (oneDNN matmul / conv1d) or a runtime kernel
+// for an op that generated code does not cover. The JIT builds a Plan in memory and the
+// AOT compiler serialises the same Plan into the artefact, so one executor (executor.h)
+// runs both. Nothing here depends on LLVM or on the IR library.
+//
+// Generated kernels have the C ABI
+//     int32_t kernel(void* const* args, int64_t begin, int64_t end);
+// `args` are the step's argument pointers (operands first, then results), `[begin, end)`
+// a range of the kernel's parallel iteration space (`extent` iterations in all). A
+// kernel returns 0, or k >= 1 to report `KernelStep::errors[k-1]` (say an index out of
+// range); the executor turns that into an rt::Error naming the node.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ir/dtype.h"
+
+namespace tevo::rt {
+
+using ir::DType;
+
+/// A tensor crossing the plan's boundary (an input or an output).
+struct TensorSpec {
+  std::string name; ///< graph input name / output name
+  DType dtype = DType::F32;
+  std::vector<int64_t> shape;
+  int64_t bytes() const;
+};
+
+/// Where a buffer lives.
+enum class Storage : uint8_t {
+  Input,    ///< the caller's input `index`
+  Output,   ///< the caller's output `index`
+  Arena,    ///< scratch arena at `offset`
+  Constant, ///< Plan::constants[index]
+};
+
+struct Buffer {
+  Storage storage = Storage::Arena;
+  int32_t index = 0;  ///< input/output/constant index
+  int64_t offset = 0; ///< arena byte offset (Arena only; 64-byte aligned)
+  int64_t bytes = 0;
+};
+
+/// A pointer into a buffer: base + byte offset (views are resolved at plan time).
+struct ArgRef {
+  int32_t buffer = 0;
+  int64_t offset = 0;
+};
+
+/// A strided tensor view for library calls: dims and element strides (0 = broadcast).
+struct StridedDesc {
+  ArgRef at;
+  DType dtype = DType::F32;
+  std::vector<int64_t> dims;
+  std::vector<int64_t> strides;
+};
+
+struct KernelStep {
+  int32_t kernel = 0;   ///< index into the kernel table (Plan::kernel_names)
+  std::vector<ArgRef> args;
+  int64_t extent = 1;   ///< parallel iterations
+  int64_t grain = 1;    ///< smallest useful chunk of iterations for one thread
+};
+
+/// One oneDNN post-op of a library call, applied in order to the result.
+struct PostOp {
+  enum class Kind : uint8_t { Eltwise, Binary, Sum } kind = Kind::Eltwise;
+  int32_t alg = 0;      ///< dnnl::algorithm value (eltwise_* or binary_*)
+  float alpha = 0, beta = 0, scale = 1;
+  StridedDesc src1;     ///< Binary: second operand (broadcast by its strides/dims)
+};
+
+struct MatmulStep {
+  StridedDesc a, b, c; ///< [batch..., M, K] x [batch..., K, N] -> [batch..., M, N]
+  std::vector<PostOp> post_ops;
+};
+
+struct Conv1dStep {
+  StridedDesc x, w, y; ///< NCW input, OIW weights (O = out channels), NCW output
+  int64_t stride = 1, padding_l = 0, padding_r = 0, dilation = 1;
+};
+
+/// An op run by a runtime kernel (runtime/kernels/): cumsum, topk, scatter_add, rfft,
+/// irfft, random_uniform, random_normal, argmax ...; `op` is the IR op name.
+struct RuntimeOpStep {
+  std::string op;
+  std::vector<StridedDesc> operands;
+  std::vector<StridedDesc> results; ///< contiguous
+  std::vector<int64_t> iattrs;      ///< op-specific, documented in runtime/kernels/
+  std::vector<double> fattrs;
+};
+
+struct Step {
+  enum class Kind : uint8_t { Kernel, Matmul, Conv1d, RuntimeOp, Copy } kind = Kind::Kernel;
+  int32_t index = 0;   ///< into the vector of that kind
+  std::string name;    ///< scoped name of the node(s), for errors and profiles
+  std::string loc;     ///< "file:line:col" of the node, for errors
+};
+
+/// A copy of `bytes` bytes (used where an output aliases an input or a constant).
+struct CopyStep {
+  ArgRef from, to;
+  int64_t bytes = 0;
+};
+
+struct Plan {
+  std::string name;
+  std::vector<TensorSpec> inputs;
+  std::vector<TensorSpec> outputs;
+  std::vector<std::vector<uint8_t>> constants;
+  std::vector<Buffer> buffers;
+  int64_t arena_bytes = 0;
+  std::vector<std::string> kernel_names; ///< symbols of generated kernels
+  std::vector<std::vector<std::string>> kernel_errors; ///< per kernel: messages for codes 1..n
+  std::vector<KernelStep> kernels;
+  std::vector<MatmulStep> matmuls;
+  std::vector<Conv1dStep> convs;
+  std::vector<RuntimeOpStep> runtime_ops;
+  std::vector<CopyStep> copies;
+  std::vector<Step> steps; ///< in execution order
+};
+
+/// Generated kernel entry point.
+using KernelFn = int32_t (*)(void* const* args, int64_t begin, int64_t end);
+
+} // namespace tevo::rt
