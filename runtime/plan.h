@@ -30,7 +30,13 @@ struct TensorSpec {
   std::string name; ///< graph input name / output name
   DType dtype = DType::F32;
   std::vector<int64_t> shape;
+  /// Element count and byte size (the caller keeps shapes small enough not to overflow;
+  /// plan_io's validate_plan checks that).
+  int64_t numel() const;
   int64_t bytes() const;
+  /// "f32[2,3]".
+  std::string type_str() const;
+  bool operator==(const TensorSpec&) const = default;
 };
 
 /// Where a buffer lives.
@@ -46,12 +52,14 @@ struct Buffer {
   int32_t index = 0;  ///< input/output/constant index
   int64_t offset = 0; ///< arena byte offset (Arena only; 64-byte aligned)
   int64_t bytes = 0;
+  bool operator==(const Buffer&) const = default;
 };
 
 /// A pointer into a buffer: base + byte offset (views are resolved at plan time).
 struct ArgRef {
   int32_t buffer = 0;
   int64_t offset = 0;
+  bool operator==(const ArgRef&) const = default;
 };
 
 /// A strided tensor view for library calls: dims and element strides (0 = broadcast).
@@ -60,6 +68,7 @@ struct StridedDesc {
   DType dtype = DType::F32;
   std::vector<int64_t> dims;
   std::vector<int64_t> strides;
+  bool operator==(const StridedDesc&) const = default;
 };
 
 struct KernelStep {
@@ -67,6 +76,7 @@ struct KernelStep {
   std::vector<ArgRef> args;
   int64_t extent = 1;   ///< parallel iterations
   int64_t grain = 1;    ///< smallest useful chunk of iterations for one thread
+  bool operator==(const KernelStep&) const = default;
 };
 
 /// One oneDNN post-op of a library call, applied in order to the result.
@@ -74,17 +84,25 @@ struct PostOp {
   enum class Kind : uint8_t { Eltwise, Binary, Sum } kind = Kind::Eltwise;
   int32_t alg = 0;      ///< dnnl::algorithm value (eltwise_* or binary_*)
   float alpha = 0, beta = 0, scale = 1;
-  StridedDesc src1;     ///< Binary: second operand (broadcast by its strides/dims)
+  /// Binary: second operand, with the result's rank; a dim of extent 1 or stride 0 is
+  /// broadcast. Sum (dst = result + scale * addend): the addend, same dims as the result;
+  /// when it is not the result's own memory the executor copies it there first; no dims
+  /// = the result buffer already holds it.
+  StridedDesc src1;
+  bool operator==(const PostOp&) const = default;
 };
 
 struct MatmulStep {
   StridedDesc a, b, c; ///< [batch..., M, K] x [batch..., K, N] -> [batch..., M, N]
   std::vector<PostOp> post_ops;
+  bool operator==(const MatmulStep&) const = default;
 };
 
 struct Conv1dStep {
   StridedDesc x, w, y; ///< NCW input, OIW weights (O = out channels), NCW output
   int64_t stride = 1, padding_l = 0, padding_r = 0, dilation = 1;
+  int64_t groups = 1; ///< channel groups: W is [O, I/groups, K]
+  bool operator==(const Conv1dStep&) const = default;
 };
 
 /// An op run by a runtime kernel (runtime/kernels/): cumsum, topk, scatter_add, rfft,
@@ -95,6 +113,7 @@ struct RuntimeOpStep {
   std::vector<StridedDesc> results; ///< contiguous
   std::vector<int64_t> iattrs;      ///< op-specific, documented in runtime/kernels/
   std::vector<double> fattrs;
+  bool operator==(const RuntimeOpStep&) const = default;
 };
 
 struct Step {
@@ -102,12 +121,14 @@ struct Step {
   int32_t index = 0;   ///< into the vector of that kind
   std::string name;    ///< scoped name of the node(s), for errors and profiles
   std::string loc;     ///< "file:line:col" of the node, for errors
+  bool operator==(const Step&) const = default;
 };
 
 /// A copy of `bytes` bytes (used where an output aliases an input or a constant).
 struct CopyStep {
   ArgRef from, to;
   int64_t bytes = 0;
+  bool operator==(const CopyStep&) const = default;
 };
 
 struct Plan {
@@ -125,7 +146,15 @@ struct Plan {
   std::vector<RuntimeOpStep> runtime_ops;
   std::vector<CopyStep> copies;
   std::vector<Step> steps; ///< in execution order
+  bool operator==(const Plan&) const = default;
 };
+
+/// Checks a plan's internal consistency: indices in range, every buffer inside its
+/// storage (arena, input, output, constant), arena offsets 64-byte aligned, every
+/// StridedDesc inside its buffer, matmul/conv shapes consistent, sizes without overflow.
+/// Throws rt::Error (one line, naming the part) otherwise. Op-specific checks of
+/// runtime-op steps are runtime/kernels/kernels.h check(). Defined in plan.cpp.
+void validate_plan(const Plan& plan);
 
 /// Generated kernel entry point.
 using KernelFn = int32_t (*)(void* const* args, int64_t begin, int64_t end);

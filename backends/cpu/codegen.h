@@ -72,6 +72,10 @@ public:
   void emit_object(const std::string& path);
 
   struct Impl;
+  /// Internal: the LLVM state (backends/cpu and its tests only).
+  Impl& impl() {
+    return *impl_;
+  }
 
 private:
   std::unique_ptr<Impl> impl_;

@@ -14,6 +14,7 @@
 
 #include "backends/cpu/codegen.h"
 #include "ir/graph.h"
+#include "passes/pass_manager.h"
 #include "runtime/plan.h"
 #include "runtime/tensor.h"
 
@@ -25,6 +26,8 @@ struct CompileOptions {
   int threads = 0;
   /// Passes run before the backend's own (decompose, fuse); "default" or a list.
   std::string pipeline = "default";
+  /// Dumps, statistics and pass options for the pipeline (print-after=fuse, ...).
+  passes::PipelineOptions pipeline_options;
   /// Keep the generated LLVM IR (Executable::llvm_ir()); also TEVO_DEBUG>=2.
   bool keep_llvm_ir = false;
 };
@@ -52,6 +55,10 @@ public:
   /// Generated LLVM IR, when CompileOptions::keep_llvm_ir (else empty).
   virtual const std::string& llvm_ir() const = 0;
 };
+
+/// `g` after the backend's pipeline (opts.pipeline, then decompose and fuse): what the
+/// lowering sees. Throws ir::Error when the pipeline is invalid.
+std::unique_ptr<ir::Graph> prepare(const ir::Graph& g, const CompileOptions& opts);
 
 /// Compiles `g` (not modified). Throws ir::Error (located) for what the backend cannot do.
 std::unique_ptr<Executable> compile(const ir::Graph& g, const CompileOptions& opts = {});

@@ -4,6 +4,13 @@
 // Reductions take `axes` (an empty list means every axis; negative axes count from the
 // end) and `keepdims`. The reference kernels visit, for each result element, the group
 // of operand elements it reduces, and compute in double.
+//
+// mean, logsumexp, softmax and log_softmax also carry decompositions into sum/max and
+// elementwise ops (the `decompose` pass uses them to feed the fusion pass); each keeps the
+// reference kernel's edge cases: a fully -inf row gives softmax 0 and -inf otherwise, and
+// never NaN.
+#include "ir/builder.h"
+#include "ir/graph.h"
 #include "ir/ops/common.h"
 #include "ir/vjp.h"
 
@@ -272,6 +279,79 @@ std::vector<Value*> vjp_extremum(VjpCtx& c) {
   return {c.op(OpKind::Mul, {m, share})};
 }
 
+// ---- decompositions ------------------------------------------------------------------
+
+/// A rank-0 `full` of dtype t (broadcasts against anything in elementwise ops).
+Value* scalar_full(Builder& b, double v, DType t, const Loc& loc) {
+  return b.op(OpKind::Full, {},
+              {{"shape", Attr(std::vector<int64_t>{})}, {"value", Attr(v)}, {"dtype", Attr(t)}},
+              loc);
+}
+
+/// The node's `axes` attribute, normalised (empty means all).
+std::vector<int64_t> node_axes(const Node& n) {
+  return normalize_axes(n.attrs.i64_list("axes"), n.operand(0)->type.shape.rank(), true).value();
+}
+
+/// mean = sum * (1/n); an empty group gives 0 * inf = NaN, like the reference kernel.
+std::vector<Value*> decompose_mean(Builder& b, const Node& n) {
+  Value* x = n.operand(0);
+  int64_t count = 1;
+  for (int64_t a : node_axes(n))
+    count *= x->type.shape.dim(a);
+  Value* s = b.op(OpKind::Sum, {x},
+                  {{"axes", Attr(node_axes(n))}, {"keepdims", n.attrs.get("keepdims")}}, n.loc);
+  double inv = 1.0 / static_cast<double>(count); // inf when count == 0
+  return {b.op(OpKind::Mul, {s, scalar_full(b, inv, x->type.dtype, n.loc)}, {}, n.loc)};
+}
+
+/// m + log(sum(exp(x - m))) with m the group max, shifted by 0 instead when m is +-inf so
+/// that an all -inf group gives -inf and a group holding +inf gives +inf (not NaN).
+std::vector<Value*> decompose_logsumexp(Builder& b, const Node& n) {
+  Value* x = n.operand(0);
+  DType t = x->type.dtype;
+  const Loc& loc = n.loc;
+  const TensorType& out = n.result(0)->type;
+  if (x->type.numel() == 0) // empty groups (or no groups at all): -inf
+    return {b.op(
+        OpKind::Full, {},
+        {{"shape", Attr(out.shape.to_vector())}, {"value", Attr(-kInf)}, {"dtype", Attr(t)}}, loc)};
+  AttrList keep = {{"axes", Attr(node_axes(n))}, {"keepdims", Attr(true)}};
+  Value* m = b.op(OpKind::Max, {x}, keep, loc);
+  Value* inf_m =
+      b.op(OpKind::Eq, {b.op(OpKind::Abs, {m}, {}, loc), scalar_full(b, kInf, t, loc)}, {}, loc);
+  Value* shift = b.op(OpKind::Select, {inf_m, scalar_full(b, 0.0, t, loc), m}, {}, loc);
+  Value* e = b.op(OpKind::Exp, {b.op(OpKind::Sub, {x, shift}, {}, loc)}, {}, loc);
+  Value* s = b.op(OpKind::Sum, {e}, keep, loc);
+  Value* r = b.op(OpKind::Add, {shift, b.op(OpKind::Log, {s}, {}, loc)}, {}, loc);
+  if (!(r->type == out))
+    r = b.op(OpKind::Reshape, {r}, {{"shape", Attr(out.shape.to_vector())}}, loc);
+  return {r};
+}
+
+/// softmax = e / s, log_softmax = (x - m) - log(s), with e = exp(x - m), s = sum(e) and m the
+/// row max. A fully masked row (m = -inf) is shifted by 0 and divided by 1 instead, giving 0
+/// (softmax) and -inf (log_softmax) rather than NaN.
+template <bool Log> std::vector<Value*> decompose_softmax(Builder& b, const Node& n) {
+  Value* x = n.operand(0);
+  if (x->type.numel() == 0)
+    return {x};
+  DType t = x->type.dtype;
+  const Loc& loc = n.loc;
+  int64_t axis = *normalize_axis(n.attrs.i64("axis"), x->type.shape.rank());
+  AttrList keep = {{"axes", Attr(std::vector<int64_t>{axis})}, {"keepdims", Attr(true)}};
+  Value* m = b.op(OpKind::Max, {x}, keep, loc);
+  Value* masked = b.op(OpKind::Eq, {m, scalar_full(b, -kInf, t, loc)}, {}, loc);
+  Value* shift = b.op(OpKind::Select, {masked, scalar_full(b, 0.0, t, loc), m}, {}, loc);
+  Value* d = b.op(OpKind::Sub, {x, shift}, {}, loc);
+  Value* e = b.op(OpKind::Exp, {d}, {}, loc);
+  Value* s = b.op(OpKind::Sum, {e}, keep, loc);
+  Value* safe = b.op(OpKind::Select, {masked, scalar_full(b, 1.0, t, loc), s}, {}, loc);
+  if (Log)
+    return {b.op(OpKind::Sub, {d, b.op(OpKind::Log, {safe}, {}, loc)}, {}, loc)};
+  return {b.op(OpKind::Div, {e, safe}, {}, loc)};
+}
+
 } // namespace
 } // namespace tevo::ir::ops
 
@@ -294,6 +374,8 @@ OpDef def_Mean() {
       "mean", "mean over axes (float; empty axis: NaN)",
       [](const InferCtx& c) { return infer_reduction(c, "mean", Domain::Float, true); },
       eval_reduction<mean_of>);
+  o.traits |= kComposite;
+  o.decompose = decompose_mean;
   o.vjp = [](VjpCtx& c) -> std::vector<Value*> {
     const TensorType& t = c.x(0)->type;
     int64_t n = 1;
@@ -355,6 +437,8 @@ OpDef def_Logsumexp() {
       [](const InferCtx& c) { return infer_reduction(c, "logsumexp", Domain::Float, true); },
       eval_reduction<logsumexp_of>);
   o.cost = [](const CostCtx& c) { return per_input_cost(c, 3, 1); };
+  o.traits |= kComposite;
+  o.decompose = decompose_logsumexp;
   // dx = dy * exp(x - y) = dy * softmax(x). An all -inf group (y = -inf) gets gradient 0
   // rather than NaN from -inf - -inf: it is shifted by 0 instead of y. (A group holding
   // +inf has y = +inf: 0 at its finite elements, NaN at the +inf ones.)
@@ -412,6 +496,8 @@ OpDef def_Argmax() {
 OpDef def_Softmax() {
   OpDef o = softmax_like<false>("softmax",
                                 "e^x / sum(e^x) along axis, max-shifted (fully -inf row: all 0)");
+  o.traits |= kComposite;
+  o.decompose = decompose_softmax<false>;
   // dx = y * (dy - sum(dy * y)): written in y, so a fully masked row (y = 0) gets 0.
   o.vjp = [](VjpCtx& c) -> std::vector<Value*> {
     Value* y = c.y();
@@ -424,6 +510,8 @@ OpDef def_Softmax() {
 OpDef def_LogSoftmax() {
   OpDef o = softmax_like<true>(
       "log_softmax", "x - logsumexp(x) along axis, max-shifted (fully -inf row: all -inf)");
+  o.traits |= kComposite;
+  o.decompose = decompose_softmax<true>;
   // dx = dy - exp(y) * sum(dy). A -inf element of a partly masked row gets dy (dy_i/dx_i
   // = 1, as in PyTorch); a fully masked row, whose value is the constant -inf, gets 0.
   o.vjp = [](VjpCtx& c) -> std::vector<Value*> {

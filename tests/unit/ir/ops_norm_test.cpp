@@ -53,6 +53,7 @@ int decompose_all(Graph& g) {
     REQUIRE(static_cast<bool>(n.def().decompose));
     Builder b(g);
     b.set_insertion_before(&n);
+    size_t first = static_cast<size_t>(g.index_of(&n));
     std::vector<Value*> repl = n.def().decompose(b, n);
     REQUIRE_EQ(static_cast<int>(repl.size()), n.num_results());
     size_t at = static_cast<size_t>(g.index_of(&n));
@@ -61,7 +62,7 @@ int decompose_all(Graph& g) {
       g.replace_all_uses(n.result(r), repl[static_cast<size_t>(r)]);
     }
     g.erase_node(at);
-    i = at;
+    i = first; // the expansion may hold composites itself (layer_norm makes a mean)
     ++replaced;
   }
   return replaced;

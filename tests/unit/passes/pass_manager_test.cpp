@@ -72,17 +72,17 @@ TEST_CASE("pass manager: parses pipelines, expands default, accepts the empty on
 
 TEST_CASE("pass manager: pipeline errors name the problem and the known passes") {
   CHECK_EQ(parse_error("canonicalize,fold"),
-           "unknown pass 'fold' in pipeline (known passes: canonicalize, cse, dce)");
+           "unknown pass 'fold' in pipeline (known passes: canonicalize, cse, dce, decompose, fuse)");
   CHECK_EQ(parse_error("cse,,dce"), "empty pass name in pipeline 'cse,,dce'");
   CHECK_EQ(parse_error("cse,"), "empty pass name in pipeline 'cse,'");
   PipelineOptions before;
   before.print_before = {"csee"};
   CHECK_EQ(parse_error("cse", before),
-           "unknown pass 'csee' in print-before (known passes: canonicalize, cse, dce)");
+           "unknown pass 'csee' in print-before (known passes: canonicalize, cse, dce, decompose, fuse)");
   PipelineOptions after;
   after.print_after = {"dce", "x"};
   CHECK_EQ(parse_error("cse", after),
-           "unknown pass 'x' in print-after (known passes: canonicalize, cse, dce)");
+           "unknown pass 'x' in print-after (known passes: canonicalize, cse, dce, decompose, fuse)");
 }
 
 TEST_CASE("pass manager: runs the default pipeline and reports the change") {

@@ -1,0 +1,87 @@
+// lower_runtime_ops.cpp: ops run by hand-written runtime kernels -> RuntimeOpStep.
+//
+// The attribute layout is the one runtime/kernels/kernels.h documents (iattrs/fattrs per
+// op); axes are passed normalised (non-negative). Operands keep their strided layouts
+// (views cost nothing here either); results are dense.
+#include "backends/cpu/lower_internal.h"
+
+namespace tevo::cpu::detail {
+
+namespace {
+
+using ir::OpKind;
+
+int64_t axis_of(const ir::Node& n, const char* attr, int64_t rank) {
+  std::optional<int64_t> a = ir::normalize_axis(n.attrs.i64(attr), rank);
+  TEVO_ASSERT(a.has_value(), "verified axis out of range");
+  return *a;
+}
+
+} // namespace
+
+bool is_runtime_op(ir::OpKind k) {
+  switch (k) {
+  case OpKind::Cumsum:
+  case OpKind::Topk:
+  case OpKind::ScatterAdd:
+  case OpKind::Rfft:
+  case OpKind::Irfft:
+  case OpKind::RandomUniform:
+  case OpKind::RandomNormal:
+  case OpKind::Argmax:
+    return true;
+  default:
+    return false;
+  }
+}
+
+void lower_runtime_op(Lowerer& L, const ir::Node& n) {
+  rt::RuntimeOpStep s;
+  s.op = std::string(n.def().name);
+  int64_t rank = n.num_operands() > 0 ? n.operand(0)->type.shape.rank() : 0;
+  const ir::AttrDict& a = n.attrs;
+  switch (n.op) {
+  case OpKind::Cumsum:
+    s.iattrs = {axis_of(n, "axis", rank), a.boolean("exclusive") ? 1 : 0,
+                a.boolean("reverse") ? 1 : 0};
+    break;
+  case OpKind::Topk:
+    s.iattrs = {a.i64("k"), axis_of(n, "axis", rank), a.boolean("largest") ? 1 : 0};
+    break;
+  case OpKind::ScatterAdd:
+  case OpKind::Rfft:
+  case OpKind::Argmax:
+    s.iattrs = {axis_of(n, "axis", rank)};
+    break;
+  case OpKind::Irfft:
+    s.iattrs = {axis_of(n, "axis", rank), a.i64("n")};
+    break;
+  case OpKind::RandomUniform:
+    s.iattrs = {a.i64("seed")};
+    s.fattrs = {a.f64("low"), a.f64("high")};
+    break;
+  case OpKind::RandomNormal:
+    s.iattrs = {a.i64("seed")};
+    s.fattrs = {a.f64("mean"), a.f64("std")};
+    break;
+  default:
+    TEVO_ASSERT(false, "{} is not a runtime op", n.def().name);
+  }
+  std::vector<int32_t> touched;
+  for (const ir::Value* v : n.operands) {
+    const Placed& p = L.at(v);
+    s.operands.push_back(L.desc(p));
+    touched.push_back(p.buffer);
+  }
+  for (int i = 0; i < n.num_results(); ++i) {
+    Placed p = L.place_result(n.result(i));
+    s.results.push_back(L.desc(p));
+    touched.push_back(p.buffer);
+  }
+  rt::Plan& plan = L.out.plan;
+  plan.runtime_ops.push_back(std::move(s));
+  L.add_step(rt::Step::Kind::RuntimeOp, static_cast<int32_t>(plan.runtime_ops.size() - 1), n,
+             touched);
+}
+
+} // namespace tevo::cpu::detail
