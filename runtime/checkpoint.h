@@ -34,13 +34,6 @@ struct Checkpoint {
   const std::string* meta(const std::string& key) const;
 };
 
-/// What a model expects a tensor to be.
-struct TensorSpec {
-  std::string name;
-  DType dtype = DType::F32;
-  std::vector<int64_t> shape;
-};
-
 /// The tensors a checkpoint must hold, with names as in Checkpoint.
 struct CheckpointSpec {
   std::vector<TensorSpec> params;

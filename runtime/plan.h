@@ -20,24 +20,12 @@
 #include <vector>
 
 #include "ir/dtype.h"
+#include "runtime/tensor.h"
 
 namespace tevo::rt {
 
 using ir::DType;
 
-/// A tensor crossing the plan's boundary (an input or an output).
-struct TensorSpec {
-  std::string name; ///< graph input name / output name
-  DType dtype = DType::F32;
-  std::vector<int64_t> shape;
-  /// Element count and byte size (the caller keeps shapes small enough not to overflow;
-  /// plan_io's validate_plan checks that).
-  int64_t numel() const;
-  int64_t bytes() const;
-  /// "f32[2,3]".
-  std::string type_str() const;
-  bool operator==(const TensorSpec&) const = default;
-};
 
 /// Where a buffer lives.
 enum class Storage : uint8_t {

@@ -27,4 +27,18 @@ struct HostTensor {
   std::string type_str() const;
 };
 
+/// A named tensor's type: a plan's input or output, a checkpoint entry.
+struct TensorSpec {
+  std::string name;
+  DType dtype = DType::F32;
+  std::vector<int64_t> shape;
+  /// Element count and byte size (the caller keeps shapes small enough not to overflow;
+  /// validate_plan checks plans).
+  int64_t numel() const;
+  int64_t bytes() const;
+  /// "f32[2,3]".
+  std::string type_str() const;
+  bool operator==(const TensorSpec&) const = default;
+};
+
 } // namespace tevo::rt

@@ -3,7 +3,8 @@
 // Everything runs through tevo's graphs: the training step (forward, backward, AdamW) is one
 // IR graph run by a train::Trainer, and sampling runs a separately traced inference graph
 // that shares the trained weights through an nn::ParamStore. --tiny (the default) fits the
-// reference interpreter; --config=small is meant for a compiled CPU backend.
+// reference interpreter (--backend=interp) or compiled (--backend=cpu); --config=small
+// is meant for the compiled CPU backend.
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "frontend/nn/nn.h"
+#include "frontend/train/cpu_backend.h"
 #include "frontend/train/losses.h"
 #include "frontend/train/trainer.h"
 #include "ir/printer.h"
@@ -94,7 +96,7 @@ struct Args {
 const char* kUsage =
     "usage: gpt [--tiny | --config=tiny|small] [--steps=N] [--seed=N] [--data=PATH]\n"
     "           [--dump-ir[=train]] [--checkpoint=PATH] [--resume] [--sample=N]\n"
-    "           [--temperature=X] [--top-k=K] [--backend=interp]\n";
+    "           [--temperature=X] [--top-k=K] [--backend=interp|cpu]\n";
 
 int64_t to_int(std::string_view flag, const std::string& v) {
   size_t used = 0;
@@ -177,8 +179,8 @@ Args parse_args(int argc, char** argv) {
         throw std::runtime_error("--top-k must be >= 0 (0: no limit)");
     } else if (key == "--backend") {
       a.backend = need();
-      if (a.backend != "interp")
-        throw std::runtime_error("--backend: only 'interp' exists today");
+      if (a.backend != "interp" && a.backend != "cpu")
+        throw std::runtime_error("--backend must be interp or cpu, got '" + a.backend + "'");
     } else {
       throw std::runtime_error("unknown argument '" + s + "'\n" + kUsage);
     }
@@ -301,13 +303,14 @@ int64_t sample_token(const double* logits, int64_t V, double temperature, int64_
 /// after it cannot change them).
 std::string generate(nn::GPT& model, const nn::ParamStore& params, const Corpus& c,
                      std::vector<int64_t> context, int64_t n, double temperature, int64_t top_k,
-                     uint64_t seed) {
+                     uint64_t seed, train::Backend& backend) {
   const int64_t T = model.config().block_size, V = model.config().vocab_size;
   model.train(false);
   Trace t("sample");
   Tensor tokens = t.input("tokens", {1, T}, ir::DType::I64);
   t.output(reshape(model.forward(t, tokens), {T, V}));
   std::unique_ptr<ir::Graph> g = t.finish();
+  std::unique_ptr<train::Executable> exe = backend.compile(*g); // once, for every token
 
   std::mt19937_64 rng(seed);
   std::string out;
@@ -318,7 +321,7 @@ std::string generate(nn::GPT& model, const nn::ParamStore& params, const Corpus&
     for (int64_t j = 0; j < T; ++j)
       in[j] = j < len ? static_cast<double>(context[from + static_cast<size_t>(j)]) : 0.0;
     std::vector<Array> ins = nn::bind_inputs(*g, params, {{"tokens", in}});
-    std::vector<Array> logits = ir::interp::run(*g, ins);
+    std::vector<Array> logits = exe->run(ins);
     int64_t next =
         sample_token(&logits[0].data[static_cast<size_t>((len - 1) * V)], V, temperature, top_k,
                      rng);
@@ -384,8 +387,12 @@ int run(const Args& a) {
               static_cast<long long>(T), static_cast<long long>(B),
               static_cast<long long>(rc.gpt.vocab_size), corpus.ids.size(), a.data.c_str());
   std::fflush(stdout); // before the progress line on stderr
-  train::Trainer tr(std::move(step), nn::init_params(model, a.seed),
-                    {"default", train::interpreter_backend()});
+  std::shared_ptr<train::Backend> backend =
+      a.backend == "cpu" ? train::cpu_backend() : train::interpreter_backend();
+  auto tc = std::chrono::steady_clock::now();
+  train::Trainer tr(std::move(step), nn::init_params(model, a.seed), {"default", backend});
+  std::printf("backend %s: train step ready in %.2f s\n", backend->name().c_str(),
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - tc).count());
   if (a.resume) {
     tr.load_checkpoint(a.checkpoint);
     std::printf("resumed from %s at step %lld\n", a.checkpoint.c_str(),
@@ -429,7 +436,8 @@ int run(const Args& a) {
     int64_t nl = corpus.id_of['\n'];
     std::vector<int64_t> prompt = {nl >= 0 ? nl : 0};
     std::string text =
-        generate(model, reloaded, corpus, prompt, a.sample, a.temperature, a.top_k, a.seed);
+        generate(model, reloaded, corpus, prompt, a.sample, a.temperature, a.top_k, a.seed,
+                 *backend);
     std::printf("sample (temperature %g, top-k %lld, seed %llu):\n%s\n", a.temperature,
                 static_cast<long long>(a.top_k), static_cast<unsigned long long>(a.seed),
                 text.c_str());
