@@ -10,5 +10,6 @@ const Command& opt_command();
 const Command& run_command();
 const Command& dot_command();
 const Command& ops_command();
+const Command& compile_command();
 
 } // namespace tevo::cli

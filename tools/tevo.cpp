@@ -16,7 +16,7 @@ namespace {
 
 std::vector<const cli::Command*> commands() {
   return {&cli::print_command(), &cli::opt_command(), &cli::run_command(), &cli::dot_command(),
-          &cli::ops_command()};
+          &cli::ops_command(), &cli::compile_command()};
 }
 
 void usage(std::FILE* to) {
