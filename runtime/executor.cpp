@@ -7,6 +7,8 @@
 // chunk in iteration order decides the error, so errors do not depend on scheduling.
 #include "runtime/executor.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -74,6 +76,8 @@ struct Executor::Impl {
   Plan plan;
   std::vector<KernelFn> fns;
   int threads = 1;
+  bool profiling = false;
+  std::vector<double> step_seconds; ///< per step, summed over runs (profiling only)
   Block arena, workspace, scratchpad;
   int64_t workspace_bytes = 0;
   std::vector<uint8_t*> bases;                 ///< per buffer, resolved per run
@@ -167,7 +171,9 @@ struct Executor::Impl {
         bases[b] = static_cast<uint8_t*>(outputs[buf.index]);
     }
     ThreadScope scope(threads);
-    for (const Step& s : plan.steps) {
+    for (size_t si = 0; si < plan.steps.size(); ++si) {
+      const Step& s = plan.steps[si];
+      auto t0 = profiling ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
       try {
         switch (s.kind) {
         case Step::Kind::Kernel: run_kernel(s); break;
@@ -185,6 +191,9 @@ struct Executor::Impl {
           throw; // already names the step
         step_error(s, e.what());
       }
+      if (profiling)
+        step_seconds[si] +=
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     }
   }
 };
@@ -202,6 +211,8 @@ Executor::Executor(Plan plan, std::vector<KernelFn> kernels, ExecOptions opts)
   m.plan = std::move(plan);
   m.fns = std::move(kernels);
   m.threads = resolve_threads(opts.threads);
+  m.profiling = opts.profile;
+  m.step_seconds.assign(m.plan.steps.size(), 0.0);
   const Plan& p = m.plan;
 
   m.arena = aligned_zeroed(p.arena_bytes);
@@ -318,6 +329,39 @@ int Executor::threads() const {
 
 ExecutorStats Executor::stats() const {
   return impl_->stats;
+}
+
+} // namespace tevo::rt
+
+namespace tevo::rt {
+
+std::vector<StepProfile> Executor::profile() const {
+  std::vector<StepProfile> out;
+  if (!impl_->profiling)
+    return out;
+  for (size_t i = 0; i < impl_->step_seconds.size(); ++i)
+    out.push_back({static_cast<int32_t>(i), impl_->step_seconds[i]});
+  return out;
+}
+
+std::string Executor::format_profile(size_t top) const {
+  std::vector<StepProfile> p = profile();
+  if (p.empty())
+    return "";
+  double total = 0;
+  for (const StepProfile& s : p)
+    total += s.seconds;
+  std::stable_sort(p.begin(), p.end(),
+                   [](const StepProfile& a, const StepProfile& b) { return a.seconds > b.seconds; });
+  static const char* kKinds[] = {"kernel", "matmul", "conv1d", "runtime", "copy"};
+  std::string out = fmt::format("profile: {} steps, {:.3f} ms in steps\n", p.size(), total * 1e3);
+  for (size_t i = 0; i < std::min(top, p.size()); ++i) {
+    const Step& s = impl_->plan.steps[static_cast<size_t>(p[i].step)];
+    out += fmt::format("  {:9.3f} ms {:5.1f}%  {:<7} #{:<4} {}\n", p[i].seconds * 1e3,
+                       total > 0 ? 100 * p[i].seconds / total : 0.0,
+                       kKinds[static_cast<size_t>(s.kind)], p[i].step, s.name);
+  }
+  return out;
 }
 
 } // namespace tevo::rt

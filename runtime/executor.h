@@ -21,6 +21,14 @@ namespace tevo::rt {
 struct ExecOptions {
   /// Threads for kernels and oneDNN; 0 = TEVO_NUM_THREADS if set, else all cores.
   int threads = 0;
+  /// Time every step (wall clock, summed over runs); see Executor::profile().
+  bool profile = false;
+};
+
+/// Time spent in one plan step, summed over runs (ExecOptions::profile).
+struct StepProfile {
+  int32_t step = 0; ///< index into Plan::steps
+  double seconds = 0;
 };
 
 /// What one run() does and what the executor holds.
@@ -59,6 +67,10 @@ public:
   const Plan& plan() const;
   int threads() const;
   ExecutorStats stats() const;
+  /// Per-step times, in step order (empty unless ExecOptions::profile).
+  std::vector<StepProfile> profile() const;
+  /// The profile as a table: the `top` most expensive steps with kind, name and share.
+  std::string format_profile(size_t top = 20) const;
 
   struct Impl;
 

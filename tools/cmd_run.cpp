@@ -123,6 +123,7 @@ std::vector<Array> run_cpu(const ir::Graph& g, const std::vector<Array>& ins, co
   o.target.cpu = p.get("cpu", "");
   o.target.features = p.get("features", "");
   o.keep_llvm_ir = p.has("dump-llvm");
+  o.profile = p.has("profile");
   int repeat = flag_int(p, "repeat", 1, 1);
   auto exe = cpu::compile(g, o);
   if (p.has("dump-llvm"))
@@ -149,12 +150,17 @@ std::vector<Array> run_cpu(const ir::Graph& g, const std::vector<Array>& ins, co
   if (p.has("stats")) {
     cpu::ExecStats st = exe->stats();
     std::fprintf(stderr,
-                 "stats: kernels %lld, library calls %lld, runtime ops %lld, peak scratch %lld "
-                 "bytes, compile %.3f s, run %.3f ms (best of %d)\n",
-                 static_cast<long long>(st.kernels), static_cast<long long>(st.library_calls),
+                 "stats: kernels %lld (%lld distinct), library calls %lld, runtime ops %lld, peak scratch %lld "
+                 "bytes, compile %.3f s (passes %.3f, lower %.3f, codegen %.3f, jit %.3f), run "
+                 "%.3f ms (best of %d)\n",
+                 static_cast<long long>(st.kernels), static_cast<long long>(st.distinct_kernels),
+                 static_cast<long long>(st.library_calls),
                  static_cast<long long>(st.runtime_ops), static_cast<long long>(st.arena_bytes),
-                 st.compile_seconds, best * 1e3, repeat);
+                 st.compile_seconds, st.passes_seconds, st.lower_seconds, st.codegen_seconds,
+                 st.jit_seconds, best * 1e3, repeat);
   }
+  if (p.has("profile"))
+    std::fputs(exe->profile(25).c_str(), stderr);
   std::vector<Array> outs;
   for (size_t i = 0; i < g.outputs.size(); ++i)
     outs.push_back(Array::from_bytes(g.outputs[i]->type, out_bytes[i].data()));
@@ -194,12 +200,13 @@ const Command& run_command() {
       "run",
       "run a function on a backend and summarise its outputs",
       "tevo run FILE [--backend=interp|cpu] [--func=NAME] [--inputs=IN.safetensors | --seed=N] "
-      "[--outputs=OUT.safetensors] [--threads=N] [--stats] [--repeat=N] [--dump-llvm=FILE]",
+      "[--outputs=OUT.safetensors] [--threads=N] [--stats] [--profile] [--repeat=N] [--dump-llvm=FILE]",
       {{"backend", true,
         "interp (the f64 reference interpreter, default) or cpu (compiled: LLVM + oneDNN)"},
        {"threads", true, "cpu: threads (default TEVO_NUM_THREADS, else all cores)"},
        {"stats", false, "cpu: print kernels, library calls, peak scratch bytes, times"},
        {"repeat", true, "cpu: run N times (stats report the best time)"},
+       {"profile", false, "cpu: time every plan step; print the most expensive ones"},
        {"dump-llvm", true, "cpu: write the optimised LLVM IR to FILE ('-' = stdout)"},
        {"cpu", true, "cpu: target CPU name (default: the host)"},
        {"features", true, "cpu: target features, e.g. +avx2,-avx512f (default: the host's)"},

@@ -130,13 +130,7 @@ void embed_params(rt::Plan& plan, std::vector<uint8_t>& mask,
 /// The lowered plan with its kernels generated into `km` (as compile() does for the JIT).
 Lowered lower_and_generate(const ir::Graph& fused, KernelModule& km) {
   Lowered low = lower(fused);
-  low.plan.kernel_errors.resize(low.plan.kernels.size());
-  for (size_t i = 0; i < low.kernels.size(); ++i) {
-    KernelInfo info = km.add(low.kernels[i]);
-    low.plan.kernels[i].extent = info.extent;
-    low.plan.kernels[i].grain = info.grain;
-    low.plan.kernel_errors[i] = std::move(info.errors);
-  }
+  generate_kernels(low, km);
   return low;
 }
 

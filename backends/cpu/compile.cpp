@@ -4,8 +4,12 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <unordered_map>
+
+#include <fmt/format.h>
 
 #include "backends/cpu/lower.h"
+#include "ir/printer.h"
 #include "runtime/executor.h"
 
 namespace tevo::cpu {
@@ -37,6 +41,9 @@ public:
   const std::string& llvm_ir() const override {
     return llvm_ir_;
   }
+  std::string profile(size_t top) const override {
+    return exec_->format_profile(top);
+  }
 
 private:
   std::unique_ptr<ir::Graph> fused_;
@@ -53,6 +60,58 @@ int debug_level() {
 
 } // namespace
 
+namespace {
+
+/// A group's identity for code generation: its body printed with every value renamed by
+/// position, its kind, and the operand layouts and in-place pairs of the spec.
+std::string kernel_key(const KernelSpec& spec) {
+  std::unique_ptr<ir::Graph> body = spec.group->attrs.get("body").region()->clone();
+  for (ir::Value* v : body->inputs())
+    v->name.clear();
+  for (const auto& n : body->nodes())
+    for (int r = 0; r < n->num_results(); ++r)
+      n->result(r)->name.clear();
+  std::string key = ir::print_graph(*body);
+  key += spec.group->attrs.get("kind").str();
+  for (const auto& s : spec.operand_strides) {
+    key += '|';
+    for (int64_t x : s)
+      key += std::to_string(x) + ',';
+  }
+  for (const auto& [a, b] : spec.inplace)
+    key += fmt::format("|{}>{}", a, b);
+  return key;
+}
+
+} // namespace
+
+size_t generate_kernels(Lowered& low, KernelModule& km) {
+  rt::Plan& plan = low.plan;
+  plan.kernel_errors.resize(plan.kernels.size());
+  std::unordered_map<std::string, size_t> first; // key -> index of the generated kernel
+  size_t distinct = 0;
+  for (size_t i = 0; i < low.kernels.size(); ++i) {
+    std::string key = kernel_key(low.kernels[i]);
+    auto it = first.find(key);
+    // Kernels that report data errors name their own nodes: never shared.
+    if (it != first.end() && plan.kernel_errors[it->second].empty()) {
+      size_t j = it->second;
+      plan.kernels[i].extent = plan.kernels[j].extent;
+      plan.kernels[i].grain = plan.kernels[j].grain;
+      plan.kernel_names[static_cast<size_t>(plan.kernels[i].kernel)] =
+          plan.kernel_names[static_cast<size_t>(plan.kernels[j].kernel)];
+      continue;
+    }
+    KernelInfo info = km.add(low.kernels[i]);
+    plan.kernels[i].extent = info.extent;
+    plan.kernels[i].grain = info.grain;
+    plan.kernel_errors[i] = std::move(info.errors);
+    first.emplace(std::move(key), i);
+    ++distinct;
+  }
+  return distinct;
+}
+
 std::unique_ptr<ir::Graph> prepare(const ir::Graph& g, const CompileOptions& opts) {
   std::unique_ptr<ir::Graph> work = g.clone();
   std::string pipeline = opts.pipeline == "default" ? std::string(passes::kDefaultPipeline)
@@ -67,17 +126,21 @@ std::unique_ptr<ir::Graph> prepare(const ir::Graph& g, const CompileOptions& opt
 
 std::unique_ptr<Executable> compile(const ir::Graph& g, const CompileOptions& opts) {
   auto t0 = std::chrono::steady_clock::now();
+  auto lap = [last = t0]() mutable {
+    auto now = std::chrono::steady_clock::now();
+    double s = std::chrono::duration<double>(now - last).count();
+    last = now;
+    return s;
+  };
+  ExecStats st;
   std::unique_ptr<ir::Graph> fused = prepare(g, opts);
+  st.passes_seconds = lap();
   Lowered low = lower(*fused);
+  st.lower_seconds = lap();
 
-  low.plan.kernel_errors.resize(low.plan.kernels.size());
   KernelModule km(g.name.empty() ? "tevo" : g.name, opts.target);
-  for (size_t i = 0; i < low.kernels.size(); ++i) {
-    KernelInfo info = km.add(low.kernels[i]);
-    low.plan.kernels[i].extent = info.extent;
-    low.plan.kernels[i].grain = info.grain;
-    low.plan.kernel_errors[i] = std::move(info.errors);
-  }
+  st.distinct_kernels = static_cast<int64_t>(generate_kernels(low, km));
+  st.codegen_seconds = lap();
   std::string ir_text;
   if (opts.keep_llvm_ir || debug_level() >= 2) {
     km.optimize();
@@ -85,10 +148,15 @@ std::unique_ptr<Executable> compile(const ir::Graph& g, const CompileOptions& op
   }
   std::unique_ptr<JitCode> code = km.jit();
   std::vector<rt::KernelFn> fns;
-  for (const std::string& sym : low.plan.kernel_names)
-    fns.push_back(code->lookup(sym));
+  std::unordered_map<std::string, rt::KernelFn> looked_up;
+  for (const std::string& sym : low.plan.kernel_names) {
+    auto [it, fresh] = looked_up.emplace(sym, nullptr);
+    if (fresh)
+      it->second = code->lookup(sym);
+    fns.push_back(it->second);
+  }
+  st.jit_seconds = lap();
 
-  ExecStats st;
   for (const rt::Step& s : low.plan.steps) {
     switch (s.kind) {
     case rt::Step::Kind::Kernel:
@@ -107,7 +175,7 @@ std::unique_ptr<Executable> compile(const ir::Graph& g, const CompileOptions& op
   }
   st.arena_bytes = low.plan.arena_bytes;
   auto exec = std::make_unique<rt::Executor>(std::move(low.plan), std::move(fns),
-                                             rt::ExecOptions{opts.threads});
+                                             rt::ExecOptions{opts.threads, opts.profile});
   st.compile_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return std::make_unique<CpuExecutable>(std::move(fused), std::move(code), std::move(exec),

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "backends/cpu/codegen.h"
+#include "backends/cpu/lower.h"
 #include "ir/graph.h"
 #include "passes/pass_manager.h"
 #include "runtime/plan.h"
@@ -30,15 +31,22 @@ struct CompileOptions {
   passes::PipelineOptions pipeline_options;
   /// Keep the generated LLVM IR (Executable::llvm_ir()); also TEVO_DEBUG>=2.
   bool keep_llvm_ir = false;
+  /// Time every plan step (Executable::profile()).
+  bool profile = false;
 };
 
 /// Counts for `tevo run --stats`.
 struct ExecStats {
   int64_t kernels = 0;        ///< generated kernel calls per run
+  int64_t distinct_kernels = 0; ///< kernels actually generated (identical groups shared)
   int64_t library_calls = 0;  ///< oneDNN primitive calls per run
   int64_t runtime_ops = 0;    ///< runtime-kernel calls per run
   int64_t arena_bytes = 0;    ///< peak scratch bytes (the arena)
-  double compile_seconds = 0; ///< the whole compile() call
+  double compile_seconds = 0; ///< the whole compile() call, of which:
+  double passes_seconds = 0;  ///< the pass pipeline (incl. decompose, fuse)
+  double lower_seconds = 0;   ///< lowering and memory planning
+  double codegen_seconds = 0; ///< LLVM IR generation for every loop group
+  double jit_seconds = 0;     ///< LLVM optimisation, machine code, symbol lookup
 };
 
 class Executable {
@@ -54,11 +62,20 @@ public:
   virtual const ir::Graph& fused_graph() const = 0;
   /// Generated LLVM IR, when CompileOptions::keep_llvm_ir (else empty).
   virtual const std::string& llvm_ir() const = 0;
+  /// With CompileOptions::profile: the most expensive steps over all runs so far.
+  virtual std::string profile(size_t top = 20) const = 0;
 };
 
 /// `g` after the backend's pipeline (opts.pipeline, then decompose and fuse): what the
 /// lowering sees. Throws ir::Error when the pipeline is invalid.
 std::unique_ptr<ir::Graph> prepare(const ir::Graph& g, const CompileOptions& opts);
+
+/// Generates every loop group of `low` into `km` and fills each KernelStep's extent and
+/// grain and the plan's kernel errors. Structurally identical groups (same body up to
+/// value names, same operand layouts; typically the same block in every layer) are
+/// generated once: the duplicates' kernel_names point at the first one's symbol. Returns
+/// the number of distinct kernels generated.
+size_t generate_kernels(Lowered& low, KernelModule& km);
 
 /// Compiles `g` (not modified). Throws ir::Error (located) for what the backend cannot do.
 std::unique_ptr<Executable> compile(const ir::Graph& g, const CompileOptions& opts = {});
