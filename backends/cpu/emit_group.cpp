@@ -21,7 +21,7 @@ namespace {
 using Ints = std::vector<int64_t>;
 
 /// Work (elements) worth one parallel iteration or one thread's share.
-constexpr int64_t kMinWork = 4096;
+constexpr int64_t kMinWork = 32768;
 /// Fewest elements worth one parallel iteration of a map group.
 constexpr int64_t kMinInner = 256;
 

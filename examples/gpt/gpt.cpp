@@ -6,7 +6,6 @@
 // reference interpreter (--backend=interp) or compiled (--backend=cpu); --config=small
 // is meant for the compiled CPU backend.
 #include <algorithm>
-#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -14,13 +13,13 @@
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <random>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "examples/gpt/config.h"
+#include "examples/gpt/corpus.h"
 #include "frontend/nn/nn.h"
 #include "frontend/train/cpu_backend.h"
 #include "frontend/train/losses.h"
@@ -33,50 +32,13 @@
 #endif
 
 using namespace tevo;
+using examples::Corpus;
+using examples::RunConfig;
+using examples::config_by_name;
+using examples::load_corpus;
 using ir::interp::Array;
 
 namespace {
-
-/// A model size plus how to train it.
-struct RunConfig {
-  std::string name;
-  nn::GPTConfig gpt;
-  int64_t batch = 0;
-  int64_t steps = 0;
-  double lr = 0;
-  int64_t warmup = 0;
-};
-
-RunConfig config_by_name(const std::string& name, int64_t vocab) {
-  RunConfig r;
-  r.name = name;
-  r.gpt.vocab_size = vocab;
-  if (name == "tiny") {
-    // Sized by measurement: trains on the reference interpreter in well under two minutes
-    // on two cores and gets clearly below the unigram baseline.
-    r.gpt.block_size = 16;
-    r.gpt.n_layer = 1;
-    r.gpt.n_head = 2;
-    r.gpt.n_embd = 32;
-    r.batch = 16;
-    r.steps = 600;
-    r.lr = 1e-2;
-    r.warmup = 20;
-  } else if (name == "small") {
-    // For a compiled CPU backend: far too slow for the interpreter.
-    r.gpt.block_size = 128;
-    r.gpt.n_layer = 4;
-    r.gpt.n_head = 4;
-    r.gpt.n_embd = 128;
-    r.batch = 32;
-    r.steps = 3000;
-    r.lr = 3e-3;
-    r.warmup = 100;
-  } else {
-    throw std::runtime_error("unknown --config '" + name + "' (tiny, small)");
-  }
-  return r;
-}
 
 struct Args {
   std::string config = "tiny";
@@ -195,56 +157,13 @@ Args parse_args(int argc, char** argv) {
   return a;
 }
 
-/// The corpus as token ids; the vocabulary is the sorted set of bytes in the text.
-struct Corpus {
-  std::vector<unsigned char> vocab;          ///< id -> byte
-  std::array<int64_t, 256> id_of{};          ///< byte -> id (-1: absent)
-  std::vector<int64_t> ids;                  ///< the text as ids
-  double unigram_entropy = 0;                ///< nats
-};
-
-Corpus load_corpus(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f)
-    throw std::runtime_error(path + ": cannot open");
-  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  Corpus c;
-  std::array<int64_t, 256> count{};
-  for (char ch : text)
-    ++count[static_cast<unsigned char>(ch)];
-  c.id_of.fill(-1);
-  for (int b = 0; b < 256; ++b)
-    if (count[static_cast<size_t>(b)] > 0) {
-      c.id_of[static_cast<size_t>(b)] = static_cast<int64_t>(c.vocab.size());
-      c.vocab.push_back(static_cast<unsigned char>(b));
-      double p = static_cast<double>(count[static_cast<size_t>(b)]) /
-                 static_cast<double>(text.size());
-      c.unigram_entropy -= p * std::log(p);
-    }
-  for (char ch : text)
-    c.ids.push_back(c.id_of[static_cast<unsigned char>(ch)]);
-  return c;
-}
-
-/// 53 random bits as a double in [0, 1): the same on every platform (unlike
-/// std::uniform_real_distribution).
-double uniform01(std::mt19937_64& rng) {
-  return static_cast<double>(rng() >> 11) * 0x1.0p-53;
-}
-
 /// Batch of random windows: tokens [B, T] and the next characters as targets.
 std::vector<Array> make_batch(const Corpus& c, int64_t B, int64_t T, std::mt19937_64& rng) {
   ir::TensorType ty{ir::DType::I64, ir::Shape{B, T}};
-  Array x(ty), y(ty);
-  const auto span = static_cast<uint64_t>(static_cast<int64_t>(c.ids.size()) - T);
-  for (int64_t b = 0; b < B; ++b) {
-    auto start = static_cast<int64_t>(rng() % span);
-    for (int64_t t = 0; t < T; ++t) {
-      x[b * T + t] = static_cast<double>(c.ids[static_cast<size_t>(start + t)]);
-      y[b * T + t] = static_cast<double>(c.ids[static_cast<size_t>(start + t + 1)]);
-    }
-  }
-  return {x, y};
+  std::vector<int64_t> x(static_cast<size_t>(B * T)), y(x.size());
+  examples::fill_batch(c, B, T, rng, x.data(), y.data());
+  return {Array::from_bytes(ty, reinterpret_cast<const uint8_t*>(x.data())),
+          Array::from_bytes(ty, reinterpret_cast<const uint8_t*>(y.data()))};
 }
 
 std::string fmt_rate(double v) {
@@ -273,30 +192,6 @@ void progress(int64_t done, int64_t total, double loss, double tok_per_s, double
   std::fflush(stderr);
 }
 
-/// Sampling distribution from one row of logits: temperature, then the top k (0: all).
-int64_t sample_token(const double* logits, int64_t V, double temperature, int64_t top_k,
-                     std::mt19937_64& rng) {
-  std::vector<int64_t> order(static_cast<size_t>(V));
-  for (int64_t i = 0; i < V; ++i)
-    order[static_cast<size_t>(i)] = i;
-  // Ties broken by id, so the result does not depend on the sort's stability.
-  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-    return logits[a] != logits[b] ? logits[a] > logits[b] : a < b;
-  });
-  size_t k = top_k > 0 && top_k < V ? static_cast<size_t>(top_k) : order.size();
-  std::vector<double> p(k);
-  double top = logits[order[0]], total = 0;
-  for (size_t i = 0; i < k; ++i)
-    total += p[i] = std::exp((logits[order[i]] - top) / temperature);
-  double u = uniform01(rng) * total;
-  for (size_t i = 0; i < k; ++i) {
-    u -= p[i];
-    if (u < 0)
-      return order[i];
-  }
-  return order[k - 1];
-}
-
 /// Generates `n` characters after `prompt` with an inference graph for a fixed context of
 /// block_size: the context is cropped to the last block_size ids, or right-padded when
 /// shorter and the logits read at its last real position (causal attention: the padding
@@ -305,26 +200,20 @@ std::string generate(nn::GPT& model, const nn::ParamStore& params, const Corpus&
                      std::vector<int64_t> context, int64_t n, double temperature, int64_t top_k,
                      uint64_t seed, train::Backend& backend) {
   const int64_t T = model.config().block_size, V = model.config().vocab_size;
-  model.train(false);
-  Trace t("sample");
-  Tensor tokens = t.input("tokens", {1, T}, ir::DType::I64);
-  t.output(reshape(model.forward(t, tokens), {T, V}));
-  std::unique_ptr<ir::Graph> g = t.finish();
+  std::unique_ptr<ir::Graph> g = examples::gpt_sample_graph(model);
   std::unique_ptr<train::Executable> exe = backend.compile(*g); // once, for every token
 
   std::mt19937_64 rng(seed);
   std::string out;
-  Array in(ir::TensorType{ir::DType::I64, ir::Shape{1, T}});
+  std::vector<int64_t> window(static_cast<size_t>(T));
   for (int64_t i = 0; i < n; ++i) {
-    int64_t len = std::min<int64_t>(T, static_cast<int64_t>(context.size()));
-    size_t from = context.size() - static_cast<size_t>(len);
-    for (int64_t j = 0; j < T; ++j)
-      in[j] = j < len ? static_cast<double>(context[from + static_cast<size_t>(j)]) : 0.0;
+    int64_t len = examples::fill_context(context, T, window.data());
+    Array in = Array::from_bytes(ir::TensorType{ir::DType::I64, ir::Shape{1, T}},
+                                 reinterpret_cast<const uint8_t*>(window.data()));
     std::vector<Array> ins = nn::bind_inputs(*g, params, {{"tokens", in}});
     std::vector<Array> logits = exe->run(ins);
-    int64_t next =
-        sample_token(&logits[0].data[static_cast<size_t>((len - 1) * V)], V, temperature, top_k,
-                     rng);
+    int64_t next = examples::sample_token(&logits[0].data[static_cast<size_t>((len - 1) * V)], V,
+                                          temperature, top_k, rng);
     context.push_back(next);
     out.push_back(static_cast<char>(c.vocab[static_cast<size_t>(next)]));
   }
@@ -346,7 +235,7 @@ nn::ParamStore load_params(const std::string& path, const std::vector<nn::ParamS
 
 int run(const Args& a) {
   Corpus corpus = load_corpus(a.data);
-  if (corpus.ids.size() < 1024)
+  if (corpus.ids.size() < examples::kMinCorpusIds)
     throw std::runtime_error(a.data + ": too short (need at least 1 KiB of text)");
   RunConfig rc = config_by_name(a.config, static_cast<int64_t>(corpus.vocab.size()));
   if (a.steps >= 0)
@@ -362,19 +251,7 @@ int run(const Args& a) {
     return 0;
   }
 
-  auto loss_fn = [&](Trace& t, const std::vector<Tensor>& b) {
-    return train::cross_entropy(model.forward(t, b[0]), b[1]);
-  };
-  train::Optimizer opt = train::Optimizer::adamw(rc.lr, 0.9, 0.95, 1e-8, 0.01);
-  // The cosine runs over this invocation's steps (a resumed run ends at min_lr).
-  int64_t total = std::max<int64_t>(rc.steps, rc.warmup + 1);
-  opt.schedule = train::LrSchedule::warmup_cosine(std::min(rc.warmup, total - 1), total,
-                                                  rc.lr / 10);
-  opt.max_grad_norm = 1.0;
-  train::TrainStep step =
-      train::make_train_step(loss_fn, model.parameters(), opt,
-                             {{"tokens", {B, T}, ir::DType::I64},
-                              {"targets", {B, T}, ir::DType::I64}});
+  train::TrainStep step = examples::gpt_train_step(model, rc);
   if (a.dump_ir == "train") {
     std::fputs(ir::print_graph(*step.graph).c_str(), stdout);
     return 0;
@@ -400,7 +277,7 @@ int run(const Args& a) {
   }
 
   // Batches depend on the seed and the step number, so a resumed run continues the stream.
-  std::mt19937_64 rng(a.seed * 0x9e3779b97f4a7c15ULL + static_cast<uint64_t>(tr.steps_done()));
+  std::mt19937_64 rng = examples::batch_rng(a.seed, tr.steps_done());
   std::vector<double> losses;
   auto t0 = std::chrono::steady_clock::now();
   for (int64_t s = 0; s < rc.steps; ++s) {
@@ -433,8 +310,7 @@ int run(const Args& a) {
               static_cast<long long>(tr.steps_done()), reloaded.size());
 
   if (a.sample > 0) {
-    int64_t nl = corpus.id_of['\n'];
-    std::vector<int64_t> prompt = {nl >= 0 ? nl : 0};
+    std::vector<int64_t> prompt = examples::default_prompt(corpus);
     std::string text =
         generate(model, reloaded, corpus, prompt, a.sample, a.temperature, a.top_k, a.seed,
                  *backend);
