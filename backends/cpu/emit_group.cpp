@@ -452,6 +452,12 @@ KernelInfo emit_group(KernelModule::Impl& impl, const KernelSpec& spec) {
   std::vector<llvm::Value*> args;
   for (unsigned i = 0; i < nargs; ++i)
     args.push_back(b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(ptr, kf->getArg(0), i)));
+  // An in-place result is written through its operand's pointer (the executor passes the
+  // same address for both): with one pointer, LLVM sees each element read before it is
+  // written at the same index and vectorises; two unrelated pointers would need run-time
+  // overlap checks, which fail for in-place buffers and fall back to scalar code (10x).
+  for (auto [opnd, res] : spec.inplace)
+    args[nops + static_cast<size_t>(res)] = args[static_cast<size_t>(opnd)];
   args.push_back(kf->getArg(1));
   args.push_back(kf->getArg(2));
   b.CreateRet(b.CreateCall(bf, args));
