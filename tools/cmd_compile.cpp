@@ -60,7 +60,7 @@ const Command& compile_command() {
        {"cpu", true, "target CPU, e.g. znver4 (default: this machine's)"},
        {"features", true, "target features, e.g. +avx2,-avx512f (default: this machine's)"},
        {"passes", true, "passes before the backend's own (default: \"default\")"},
-       {"opt-level", true, "LLVM optimisation level 0-3 (default 3)"}},
+       {"opt-level", true, "LLVM optimisation level 0-3 (default 2)"}},
       run_compile};
   return c;
 }

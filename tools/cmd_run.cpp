@@ -122,7 +122,7 @@ std::vector<Array> run_cpu(const ir::Graph& g, const std::vector<Array>& ins, co
   o.threads = flag_int(p, "threads", 0, 0);
   o.target.cpu = p.get("cpu", "");
   o.target.features = p.get("features", "");
-  o.target.opt_level = flag_int(p, "opt-level", 3, 0);
+  o.target.opt_level = flag_int(p, "opt-level", 2, 0);
   o.keep_llvm_ir = p.has("dump-llvm");
   o.profile = p.has("profile");
   int repeat = flag_int(p, "repeat", 1, 1);
@@ -248,7 +248,7 @@ const Command& run_command() {
        {"profile", false, "cpu: time every plan step; print the most expensive ones"},
        {"dump-llvm", true, "cpu: write the optimised LLVM IR to FILE ('-' = stdout)"},
        {"cpu", true, "cpu: target CPU name (default: the host)"},
-       {"opt-level", true, "cpu: LLVM optimisation level 0-3 (default 3)"},
+       {"opt-level", true, "cpu: LLVM optimisation level 0-3 (default 2)"},
        {"features", true, "cpu: target features, e.g. +avx2,-avx512f (default: the host's)"},
        {"func", true, "the function to run (default: the first)"},
        {"inputs", true, "safetensors file with one tensor per input, named like the input"},

@@ -1,4 +1,4 @@
-// module.cpp: the KernelModule's LLVM plumbing: target machine, O3 pipeline, ORC JIT and
+// module.cpp: the KernelModule's LLVM plumbing: target machine, O2 (by default) pipeline, ORC JIT and
 // object-file emission.
 //
 // One module holds every kernel of a graph; it is verified, optimised once for the
