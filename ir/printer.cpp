@@ -237,6 +237,14 @@ std::string print_attr(const Attr& a) {
   return attr_text(a, 0);
 }
 
+std::vector<std::string> printed_input_names(const Graph& g) {
+  Namer nm;
+  std::vector<std::string> out;
+  for (const Value* in : g.inputs())
+    out.push_back(nm.assign(in).substr(1));
+  return out;
+}
+
 std::string print_graph(const Graph& g, const PrintOptions& opts) {
   std::string out = "func @" + g.name;
   Namer nm;

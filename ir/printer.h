@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "ir/graph.h"
 
@@ -13,6 +14,8 @@ struct PrintOptions {
 
 /// Prints one function.
 std::string print_graph(const Graph& g, const PrintOptions& opts = {});
+/// The names print_graph gives g's inputs, without the '%' (unnamed inputs numbered).
+std::vector<std::string> printed_input_names(const Graph& g);
 /// Prints every function, separated by a blank line.
 std::string print_module(const Module& m, const PrintOptions& opts = {});
 /// Prints one attribute value as it appears in the text format.

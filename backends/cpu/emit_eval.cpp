@@ -93,6 +93,12 @@ void BodyEmitter::set_reduced(const ir::Node* n, llvm::Value* v, Index canonical
   reduced_[n] = {v, std::move(canonical)};
 }
 
+void BodyEmitter::define(const ir::Value* v, const Index& idx, llvm::Value* x) {
+  TEVO_ASSERT(static_cast<int64_t>(idx.size()) == v->type.shape.rank(),
+              "index of rank {} for a value of rank {}", idx.size(), v->type.shape.rank());
+  memo_.back().insert_or_assign(Key{v, idx}, x);
+}
+
 llvm::Value* BodyEmitter::emit(const ir::Value* v, const Index& idx) {
   TEVO_ASSERT(static_cast<int64_t>(idx.size()) == v->type.shape.rank(),
               "index of rank {} for a value of rank {}", idx.size(), v->type.shape.rank());

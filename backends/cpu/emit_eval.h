@@ -57,6 +57,10 @@ public:
   /// O-shaped values (checked against every read of a reduction).
   void set_reduced(const ir::Node* n, llvm::Value* v, Index canonical);
 
+  /// Records x as v's value at idx in the innermost memo scope: a value computed in an
+  /// earlier loop and kept in memory (column-order reduce groups) is read, not recomputed.
+  void define(const ir::Value* v, const Index& idx, llvm::Value* x);
+
   /// i32: 0, or the code of the first error site whose flag is set.
   llvm::Value* error_code();
 

@@ -3,10 +3,13 @@
 // The kernel has the ABI of runtime/plan.h: `int32_t k(void* const* args, int64_t begin,
 // int64_t end)`. It loads the operand and result pointers and calls an internal body
 // function that takes them as noalias parameters (the inliner keeps that as alias scopes).
-// Map groups loop over the domain D, parallel over its leading dims; reduce groups loop
-// over the kept dims O (parallel) and, inside, once over the reduced dims R per reduction,
-// then once more to store D-shaped results. The contract is in docs/BACKEND.md and the
-// shared brief ("Loop groups"); the body's values come from BodyEmitter (emit_eval.h).
+// Map groups loop over the domain D, parallel over its leading dims. Reduce groups have two
+// loop orders. Row order: parallel over the kept dims O and, inside, once over the reduced
+// dims R per reduction, then once more to store D-shaped results. Column order, when the
+// innermost (non-unit) dim of D is kept (bias and norm-weight gradients): parallel over
+// chunks of that dim, each loop over R reading contiguous runs of a chunk into per-chunk
+// accumulator arrays (see column_order). The contract is in docs/BACKEND.md and the shared
+// brief ("Loop groups"); the body's values come from BodyEmitter (emit_eval.h).
 #include <llvm/IR/Constants.h>
 #include <llvm/IR/Intrinsics.h>
 
@@ -24,6 +27,15 @@ using Ints = std::vector<int64_t>;
 constexpr int64_t kMinWork = 32768;
 /// Fewest elements worth one parallel iteration of a map group.
 constexpr int64_t kMinInner = 256;
+/// Column-order chunks (elements of the contiguous kept dim): at most kChunk; halved down to
+/// kMinChunk while there are fewer than kMinChunks chunks (parallelism); per-chunk arrays
+/// (accumulators, O-shaped values) within kChunkBytes of stack unless that needs fewer than
+/// kTinyChunk elements.
+constexpr int64_t kChunk = 256;
+constexpr int64_t kMinChunk = 64;
+constexpr int64_t kMinChunks = 16;
+constexpr int64_t kChunkBytes = 16384;
+constexpr int64_t kTinyChunk = 16;
 
 int64_t product(const Ints& d, size_t from, size_t to) {
   int64_t p = 1;
@@ -302,27 +314,63 @@ private:
     return rv;
   }
 
-  void reduce_group(llvm::Value* begin, llvm::Value* end) {
-    info_.extent = product(s_.kept, 0, s_.kept.size());
-    int64_t red = product(s_.d, 0, s_.d.size()) / std::max<int64_t>(1, info_.extent);
-    info_.grain = std::max<int64_t>(1, kMinWork / std::max<int64_t>(1, red));
-    // Per body node: the last reduction (position in s_.reductions) it depends on, -1: none.
-    std::map<const ir::Value*, int> last;
+  /// Per body value: the last reduction (position in s_.reductions) it depends on, -1: none.
+  void compute_dependence() {
     for (size_t j = 0; j < s_.reductions.size(); ++j)
-      last[s_.reductions[j]->result()] = static_cast<int>(j);
+      last_[s_.reductions[j]->result()] = static_cast<int>(j);
     for (const auto& np : body_.nodes()) {
-      int m = last.count(np->result()) ? last[np->result()] : -1;
+      int m = last_.count(np->result()) ? last_[np->result()] : -1;
       for (const ir::Value* x : np->operands)
-        if (auto it = last.find(x); it != last.end())
+        if (auto it = last_.find(x); it != last_.end())
           m = std::max(m, it->second);
-      last[np->result()] = m;
+      last_[np->result()] = m;
     }
-    LoopNest outer(b_, *e_);
-    llvm::Value* r = outer.open(begin, end, "par");
-    Index o = unravel(b_, r, s_.kept);
+  }
+
+  /// The O-shaped (O_keep or O_drop) non-reduction body values whose last reduction is j:
+  /// computable once per kept element right after reduction j.
+  std::vector<const ir::Value*> o_values_after(size_t j) const {
+    std::vector<const ir::Value*> out;
+    for (const auto& np : body_.nodes()) {
+      const ir::Value* v = np->result();
+      if (last_.at(v) != static_cast<int>(j) || is_loop_reduction(np->op))
+        continue;
+      Ints sh = v->type.shape.to_vector();
+      if (sh == s_.keep_dims || sh == s_.kept)
+        out.push_back(v);
+    }
+    return out;
+  }
+
+  bool is_keep_shaped(const ir::Value* v) const {
+    return v->type.shape.to_vector() == s_.keep_dims;
+  }
+
+  /// The O_keep index (R dims 0) of O_drop index o.
+  Index keep_index(const Index& o) const {
     Index keep;
     for (size_t i = 0, io = 0; i < s_.d.size(); ++i)
       keep.push_back(s_.reduced[i] ? e_->i64(0) : o[io++]);
+    return keep;
+  }
+
+  void reduce_group(llvm::Value* begin, llvm::Value* end) {
+    compute_dependence();
+    if (int q = column_dim(); q >= 0)
+      column_order(begin, end, static_cast<size_t>(q));
+    else
+      row_order(begin, end);
+  }
+
+  /// Row order: parallel over O, one loop over R per reduction inside each O element.
+  void row_order(llvm::Value* begin, llvm::Value* end) {
+    info_.extent = product(s_.kept, 0, s_.kept.size());
+    int64_t red = product(s_.d, 0, s_.d.size()) / std::max<int64_t>(1, info_.extent);
+    info_.grain = std::max<int64_t>(1, kMinWork / std::max<int64_t>(1, red));
+    LoopNest outer(b_, *e_);
+    llvm::Value* r = outer.open(begin, end, "par");
+    Index o = unravel(b_, r, s_.kept);
+    Index keep = keep_index(o);
     for (size_t j = 0; j < s_.reductions.size(); ++j) {
       const ir::Node& rn = *s_.reductions[j];
       ir::DType t = rn.result()->type.dtype;
@@ -338,21 +386,10 @@ private:
       llvm::Value* v = e_->emit(rn.operand(0), idx);
       b_.CreateStore(combine(b_, rn.op, t, b_.CreateLoad(ty, acc), v), acc);
       nest.close_all();
-      bool keepdims = rn.result()->type.shape.rank() == static_cast<int64_t>(s_.d.size());
-      e_->set_reduced(&rn, b_.CreateLoad(ty, acc), keepdims ? keep : o);
+      e_->set_reduced(&rn, b_.CreateLoad(ty, acc), is_keep_shaped(rn.result()) ? keep : o);
       // O-shaped values that now have all their reductions: once per outer iteration.
-      for (const auto& np : body_.nodes()) {
-        const ir::Value* v2 = np->result();
-        if (last[v2] != static_cast<int>(j) || is_loop_reduction(np->op))
-          continue;
-        Ints sh = v2->type.shape.to_vector();
-        if (sh == s_.d)
-          continue;
-        if (sh == s_.keep_dims)
-          e_->emit(v2, keep);
-        else if (sh == s_.kept)
-          e_->emit(v2, o);
-      }
+      for (const ir::Value* v2 : o_values_after(j))
+        e_->emit(v2, is_keep_shaped(v2) ? keep : o);
     }
     bool any_d = false;
     for (size_t j = 0; j < body_.outputs.size(); ++j) {
@@ -375,6 +412,203 @@ private:
     outer.close_all();
   }
 
+  /// The dim of D that column order runs contiguously, or -1 for row order: the last dim of
+  /// extent != 1, when it and every (unit) dim after it are kept. Then the reduced dims lie
+  /// before it, and a loop over R with an inner loop over that dim reads memory in runs
+  /// instead of striding by the kept extent (bias gradients, layer-norm weight gradients).
+  int column_dim() const {
+    for (size_t i = s_.d.size(); i-- > 0;) {
+      if (s_.reduced[i])
+        return -1;
+      if (s_.d[i] != 1)
+        return static_cast<int>(i);
+    }
+    return -1;
+  }
+
+  /// One chunk of column order: the O_drop index of its elements but the chunk dim's
+  /// entry, where the chunk dim's run [c0, c0 + len) begins, and its length.
+  struct Chunk {
+    Index o;       ///< O_drop index; the entry at `at` is replaced per element
+    size_t at = 0; ///< position of the chunk dim in O_drop
+    llvm::Value* c0 = nullptr;
+    llvm::Value* len = nullptr;
+  };
+  /// One element of a chunk: loop variable (array position), O_drop and O_keep index.
+  struct Elem {
+    llvm::Value* c = nullptr;
+    Index o, keep;
+  };
+  /// A per-chunk array holding a reduction's accumulators or an O-shaped value.
+  struct Slot {
+    const ir::Value* v;
+    const ir::Node* reduction; ///< set for accumulators (read through set_reduced)
+    llvm::Type* ty;            ///< compute type
+    llvm::AllocaInst* arr;
+  };
+
+  /// Memory type of a slot's elements (bool as i8).
+  llvm::Type* slot_type(llvm::Type* ty) {
+    return ty->isIntegerTy(1) ? b_.getInt8Ty() : ty;
+  }
+
+  llvm::AllocaInst* chunk_array(llvm::Type* ty, int64_t n, const char* name) {
+    llvm::IRBuilder<> ab(entry_->getTerminator());
+    llvm::AllocaInst* a =
+        ab.CreateAlloca(slot_type(ty), ab.getInt64(static_cast<uint64_t>(n)), name);
+    a->setAlignment(llvm::Align(64));
+    return a;
+  }
+
+  llvm::Value* slot_ptr(const Slot& s, llvm::Value* c) {
+    return b_.CreateInBoundsGEP(slot_type(s.ty), s.arr, c);
+  }
+
+  llvm::Value* load_slot(const Slot& s, llvm::Value* c) {
+    llvm::Value* x = b_.CreateLoad(slot_type(s.ty), slot_ptr(s, c));
+    return s.ty->isIntegerTy(1) ? b_.CreateTrunc(x, s.ty) : x;
+  }
+
+  void store_slot(const Slot& s, llvm::Value* c, llvm::Value* x) {
+    b_.CreateStore(s.ty->isIntegerTy(1) ? b_.CreateZExt(x, b_.getInt8Ty()) : x, slot_ptr(s, c));
+  }
+
+  /// Opens a loop over the chunk's elements (innermost, contiguous) and makes every slot
+  /// filled so far readable at the element's canonical indices.
+  Elem open_elements(LoopNest& nest, const Chunk& ch, const std::vector<Slot>& slots) {
+    Elem e;
+    e.c = nest.open(e_->i64(0), ch.len, "c");
+    e.o = ch.o;
+    e.o[ch.at] = add_nw(b_, ch.c0, e.c);
+    e.keep = keep_index(e.o);
+    for (const Slot& s : slots) {
+      const Index& canon = is_keep_shaped(s.v) ? e.keep : e.o;
+      if (s.reduction)
+        e_->set_reduced(s.reduction, load_slot(s, e.c), canon);
+      else
+        e_->define(s.v, canon, load_slot(s, e.c));
+    }
+    return e;
+  }
+
+  /// Column order (column_dim() = q >= 0): the kept elements are split into chunks, runs
+  /// of up to `chunk` elements along dim q, and the parallel loop runs over chunks. Per
+  /// chunk and per reduction: an accumulator array, a loop over R (outer) x the chunk
+  /// (inner, contiguous, vectorised), then one loop over the chunk computing the O-shaped
+  /// values that depend on it into arrays (later loops read them back instead of
+  /// recomputing); O-shaped results are stored after the last reduction, and a final loop
+  /// over R x the chunk stores the D-shaped results.
+  void column_order(llvm::Value* begin, llvm::Value* end, size_t q) {
+    int64_t extent_q = s_.d[q];
+    size_t at = 0;
+    for (size_t i = 0; i < q; ++i)
+      at += s_.reduced[i] ? 0 : 1;
+    Ints rows_dims = s_.kept;
+    rows_dims.erase(rows_dims.begin() + static_cast<ptrdiff_t>(at));
+    int64_t rows = product(rows_dims, 0, rows_dims.size());
+    int64_t red = 1;
+    for (size_t i = 0; i < s_.d.size(); ++i)
+      red *= s_.reduced[i] ? s_.d[i] : 1;
+    int64_t chunk = chunk_size(extent_q, rows);
+    int64_t per_row = (extent_q + chunk - 1) / chunk;
+    info_.extent = rows * per_row;
+    info_.grain = std::max<int64_t>(1, kMinWork / std::max<int64_t>(1, chunk * red));
+
+    LoopNest outer(b_, *e_);
+    llvm::Value* p = outer.open(begin, end, "par");
+    Chunk ch;
+    ch.at = at;
+    llvm::Value* row = p;
+    ch.c0 = e_->i64(0);
+    if (per_row > 1) {
+      row = b_.CreateUDiv(p, e_->i64(per_row));
+      ch.c0 = mul_nw(b_, b_.CreateURem(p, e_->i64(per_row)), e_->i64(chunk));
+    }
+    ch.o = unravel(b_, row, rows_dims);
+    ch.o.insert(ch.o.begin() + static_cast<ptrdiff_t>(at), nullptr);
+    ch.len = extent_q % chunk == 0
+                 ? e_->i64(chunk)
+                 : b_.CreateBinaryIntrinsic(llvm::Intrinsic::umin, e_->i64(chunk),
+                                            b_.CreateSub(e_->i64(extent_q), ch.c0));
+    bool any_o = false, any_d = false;
+    for (const ir::Value* v : body_.outputs) {
+      bool d = v->type.shape.to_vector() == s_.d;
+      any_d = any_d || d;
+      any_o = any_o || !d;
+    }
+    std::vector<Slot> slots;
+    for (size_t j = 0; j < s_.reductions.size(); ++j) {
+      const ir::Node& rn = *s_.reductions[j];
+      ir::DType t = rn.result()->type.dtype;
+      Slot acc{rn.result(), &rn, compute_type(b_.getContext(), t), nullptr};
+      acc.arr = chunk_array(acc.ty, chunk, "acc");
+      {
+        LoopNest nest(b_, *e_);
+        Elem e = open_elements(nest, ch, {});
+        store_slot(acc, e.c, identity(b_, rn.op, t, acc.ty));
+        nest.close_all();
+      }
+      {
+        LoopNest nest(b_, *e_);
+        Index rv = open_reduced(nest);
+        Elem e = open_elements(nest, ch, slots);
+        llvm::Value* v = e_->emit(rn.operand(0), domain_index(e.o, rv));
+        store_slot(acc, e.c, combine(b_, rn.op, t, load_slot(acc, e.c), v));
+        nest.close_all();
+      }
+      slots.push_back(acc);
+      std::vector<const ir::Value*> ovals = o_values_after(j);
+      bool final = j + 1 == s_.reductions.size();
+      if (ovals.empty() && !(final && any_o))
+        continue;
+      LoopNest nest(b_, *e_);
+      Elem e = open_elements(nest, ch, slots);
+      for (const ir::Value* v : ovals) {
+        Slot s{v, nullptr, compute_type(b_.getContext(), v->type.dtype), nullptr};
+        s.arr = chunk_array(s.ty, chunk, "oval");
+        store_slot(s, e.c, e_->emit(v, is_keep_shaped(v) ? e.keep : e.o));
+        slots.push_back(s);
+      }
+      if (final)
+        for (size_t k = 0; k < body_.outputs.size(); ++k) {
+          Ints sh = body_.outputs[k]->type.shape.to_vector();
+          if (sh == s_.keep_dims)
+            store(k, e.keep, s_.keep_dims);
+          else if (sh == s_.kept)
+            store(k, e.o, s_.kept);
+        }
+      nest.close_all();
+    }
+    if (any_d) {
+      LoopNest nest(b_, *e_);
+      Index rv = open_reduced(nest);
+      Elem e = open_elements(nest, ch, slots);
+      Index idx = domain_index(e.o, rv);
+      for (size_t k = 0; k < body_.outputs.size(); ++k)
+        if (body_.outputs[k]->type.shape.to_vector() == s_.d)
+          store(k, idx, s_.d);
+      nest.close_all();
+    }
+    outer.close_all();
+  }
+
+  /// Elements per chunk along a column dim of `extent` with `rows` runs of it (see kChunk).
+  /// Chunks of 64 f32 accumulators end up in registers after unrolling; longer ones stay in
+  /// L1. A chunk is computed by one thread in a fixed order: results do not depend on the
+  /// thread count.
+  int64_t chunk_size(int64_t extent, int64_t rows) const {
+    int64_t bytes = 0; // per chunk element, over every array column order allocates
+    for (size_t j = 0; j < s_.reductions.size(); ++j) {
+      bytes += 8;
+      bytes += 8 * static_cast<int64_t>(o_values_after(j).size());
+    }
+    int64_t c = kChunk;
+    while (c > kMinChunk && rows * ((extent + c - 1) / c) < kMinChunks)
+      c /= 2;
+    c = std::min(c, std::max<int64_t>(kTinyChunk, kChunkBytes / std::max<int64_t>(1, bytes)));
+    return std::min(c, extent);
+  }
+
   const ir::Node& group_;
   const ir::Graph& body_;
   Structure s_;
@@ -383,6 +617,7 @@ private:
   KernelInfo& info_;
   llvm::BasicBlock* entry_ = nullptr;
   std::unique_ptr<BodyEmitter> e_;
+  std::map<const ir::Value*, int> last_; ///< see compute_dependence()
 };
 
 /// Adds the target's CPU and features so that cost models see the real machine.

@@ -16,6 +16,7 @@
 #include "backends/cpu/lower_internal.h"
 #include "backends/cpu/memory_plan.h"
 #include "ir/op_def.h"
+#include "ir/printer.h"
 
 namespace tevo::cpu::detail {
 
@@ -52,35 +53,6 @@ std::string loc_text(const ir::Node* n) {
 }
 
 } // namespace
-
-std::vector<std::string> printed_input_names(const ir::Graph& g) {
-  // The printer's rule (ir/printer.cpp): name characters kept, others become '_'; empty or
-  // all-digit names are numbered from 0; a repeated name gets "_<k>".
-  std::set<std::string> used;
-  std::vector<std::string> names;
-  int64_t next = 0;
-  for (const ir::Value* v : g.inputs()) {
-    std::string base;
-    for (char c : v->name)
-      base += std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '$' ||
-                      c == '-'
-                  ? c
-                  : '_';
-    if (base.empty() || all_digits(base)) {
-      while (used.count(std::to_string(next)))
-        ++next;
-      base = std::to_string(next++);
-    } else if (used.count(base)) {
-      int k = 1;
-      while (used.count(fmt::format("{}_{}", base, k)))
-        ++k;
-      base = fmt::format("{}_{}", base, k);
-    }
-    used.insert(base);
-    names.push_back(base);
-  }
-  return names;
-}
 
 Lowerer::Lowerer(const ir::Graph& g) : graph(g) {
   out.synthetic = std::make_unique<ir::Graph>(g.name.empty() ? "synthetic" : g.name + ".synthetic");
@@ -151,7 +123,7 @@ void Lowerer::fail(const ir::Node& n, const std::string& message) const {
 Lowered Lowerer::run() {
   rt::Plan& p = out.plan;
   p.name = graph.name;
-  std::vector<std::string> in_names = printed_input_names(graph);
+  std::vector<std::string> in_names = ir::printed_input_names(graph);
   for (size_t i = 0; i < graph.inputs().size(); ++i) {
     const ir::Value* v = graph.inputs()[i];
     p.inputs.push_back(rt::TensorSpec{in_names[i], v->type.dtype, v->type.shape.to_vector()});

@@ -104,7 +104,4 @@ std::string dnnl_alg_name(int32_t alg);
 /// the same shape (no view, broadcast or reduction reads it). lower_inplace.cpp.
 std::vector<std::pair<int, int>> inplace_candidates(const ir::Node& group);
 
-/// The names `tevo print` gives the inputs of g (without '%').
-std::vector<std::string> printed_input_names(const ir::Graph& g);
-
 } // namespace tevo::cpu::detail

@@ -139,3 +139,183 @@ TEST_CASE("emit: a row-sum group vectorises") {
   CHECK(std::regex_search(o.ir, std::regex("<[0-9]+ x float>")));
   CHECK(o.ir.find("vector.reduce.fadd") != std::string::npos);
 }
+
+// Column order: reduce groups whose last non-unit domain dim is kept run parallel over
+// chunks of that dim, with an inner contiguous loop per reduced row (emit_group.cpp).
+
+TEST_CASE("emit: column reductions over leading axes, odd sizes and chunk boundaries") {
+  // (R extents, kept extents): the kept dims include the last one; the chunk is 256 with
+  // 16 or more rows of it, else shrinks to 64, so 63/64/65 and 255/256/257 cross chunks.
+  struct S {
+    std::string arg_shape, axes, result_shape;
+  };
+  std::vector<S> shapes = {
+      {"3,5", "[0]", "5"},           {"2,17", "[0]", "17"},         {"4,9,33", "[0, 1]", "33"},
+      {"3,63", "[0]", "63"},         {"3,64", "[0]", "64"},         {"3,65", "[0]", "65"},
+      {"2,16,255", "[0]", "16,255"}, {"2,16,256", "[0]", "16,256"}, {"2,16,257", "[0]", "16,257"},
+      {"5,2,129", "[0, 1]", "129"},  {"3,1,33", "[0]", "1,33"},     {"4,33,1", "[0]", "33,1"},
+  };
+  for (const S& s : shapes)
+    for (const char* op : {"sum", "max", "min", "prod"})
+      for (const char* t : {"f32", "f64", "i32"}) {
+        Case c;
+        c.text = loop_func({fmt::format("%x: {}[{}]", t, s.arg_shape)},
+                           {fmt::format("{}[{}]", t, s.result_shape)},
+                           fmt::format("  %r = {} %x {{axes = {}}} : {}[{}]\n  return %r", op,
+                                       s.axes, t, s.result_shape));
+        // prod: values near 1 (floats) or in [-1, 1] (ints) so products stay in range
+        if (std::string(op) == "prod") {
+          c.lo = 0.8;
+          c.hi = 1.2;
+          c.ilo = -1;
+          c.ihi = 1;
+        }
+        c.tol = std::string(t) == "f64" ? kF64 : Tol{1e-5, 1e-5};
+        CAPTURE(c.text);
+        run_case(c);
+      }
+}
+
+TEST_CASE("emit: a column sum (bias gradient) runs over chunks and vectorises") {
+  // sum over [B, T] of [B, T, C]: one row of 512 kept elements gives 8 chunks of 64; the
+  // row-order loop would have extent 512 and a strided inner loop.
+  Case c;
+  c.text = loop_func({"%x: f32[4,9,512]"}, {"f32[512]"},
+                     "  %r = sum %x {axes = [0, 1]} : f32[512]\n  return %r");
+  c.tol = {1e-5, 1e-5};
+  Outcome o = run_case(c, /*want_ir=*/true);
+  CHECK(o.info.extent == 8);
+  CHECK(o.info.grain >= 1);
+  CHECK(std::regex_search(o.ir, std::regex("load <[0-9]+ x float>")));
+  CHECK(std::regex_search(o.ir, std::regex("fadd reassoc <[0-9]+ x float>")));
+}
+
+TEST_CASE("emit: column reductions over leading and middle axes with D-shaped results") {
+  // Reduced dims 0 and 2 of [3,4,5,N]; results: O_drop sum, O_keep max, x / max (D) and
+  // exp(x) (D, independent of the reductions).
+  for (int64_t n : {3, 17, 65, 257}) {
+    Case c;
+    std::string d = fmt::format("f32[3,4,5,{}]", n);
+    c.text = loop_func(
+        {"%x: " + d}, {fmt::format("f32[4,{}]", n), fmt::format("f32[1,4,1,{}]", n), d, d},
+        fmt::format("  %s = sum %x {{axes = [0, 2]}} : f32[4,{0}]\n"
+                    "  %m = max %x {{axes = [0, 2], keepdims = true}} : f32[1,4,1,{0}]\n"
+                    "  %y = div %x, %m : {1}\n"
+                    "  %e = exp %x : {1}\n  return %s, %m, %y, %e",
+                    n, d));
+    c.lo = 0.5;
+    c.tol = kF32Math;
+    CAPTURE(c.text);
+    run_case(c);
+  }
+}
+
+TEST_CASE("emit: layer-norm-style column group: two dependent reductions over axis 0") {
+  // Normalises every column of x[B, C]: mean, centred variance, rsqrt, scale by a
+  // per-row weight; results y (D), mean (O_drop), rstd (O_keep) and a bool O_drop value
+  // (column max > 0) that selects in a D-shaped result.
+  for (const char* t : {"f32", "f64"})
+    for (int64_t n : {1, 17, 64, 257}) {
+      Case c;
+      std::string d = fmt::format("{}[5,{}]", t, n), k = fmt::format("{}[1,{}]", t, n);
+      std::string o = fmt::format("{}[{}]", t, n);
+      c.text =
+          loop_func({"%x: " + d, fmt::format("%g: {}[5,1]", t)}, {d, o, k, d},
+                    fmt::format("  %s = sum %x {{axes = [0], keepdims = true}} : {2}\n"
+                                "  %n = full {{shape = [], dtype = {0}, value = 5.0}} : {0}[]\n"
+                                "  %mu = div %s, %n : {2}\n"
+                                "  %dx = sub %x, %mu : {1}\n"
+                                "  %q = mul %dx, %dx : {1}\n"
+                                "  %v = sum %q {{axes = [0], keepdims = true}} : {2}\n"
+                                "  %var = div %v, %n : {2}\n"
+                                "  %eps = full {{shape = [], dtype = {0}, value = 1e-05}} : {0}[]\n"
+                                "  %ve = add %var, %eps : {2}\n"
+                                "  %r = rsqrt %ve : {2}\n"
+                                "  %xn = mul %dx, %r : {1}\n"
+                                "  %y = mul %xn, %g : {1}\n"
+                                "  %mu2 = reshape %mu {{shape = [{4}]}} : {3}\n"
+                                "  %mx = max %x {{axes = [0]}} : {3}\n"
+                                "  %z = full {{shape = [], dtype = {0}, value = 0.0}} : {0}[]\n"
+                                "  %pos = gt %mx, %z : bool[{4}]\n"
+                                "  %w = select %pos, %x, %z : {1}\n"
+                                "  return %y, %mu2, %r, %w",
+                                t, d, k, o, n));
+      c.tol = std::string(t) == "f64" ? kF64 : kF32Math;
+      CAPTURE(c.text);
+      Outcome out = run_case(c);
+      if (n == 1)
+        CHECK(out.info.extent == 1); // no column dim: row order over the single column
+    }
+}
+
+TEST_CASE("emit: column sum, max, min and prod follow the interpreter on NaN and inf") {
+  const double kNan = std::nan("");
+  // Column j of x[4, 8] is the j-th pattern; every pattern also sits in column 64 + j of a
+  // wider x[4, 72] so that it lands in a second chunk.
+  std::vector<std::vector<double>> cols = {{1, 2, 3, 4},
+                                           {1, kNan, 3, 4},
+                                           {-INFINITY, -INFINITY, -INFINITY, 2},
+                                           {INFINITY, -INFINITY, 1, 1},
+                                           {-0.0, 0.0, -1, 1},
+                                           {kNan, kNan, kNan, kNan},
+                                           {5, -7, 0.5, 2},
+                                           {-INFINITY, -INFINITY, -INFINITY, -INFINITY}};
+  for (int64_t width : {8, 72}) {
+    std::vector<double> data(static_cast<size_t>(4 * width), 0.25);
+    for (size_t j = 0; j < cols.size(); ++j)
+      for (size_t i = 0; i < 4; ++i) {
+        data[i * static_cast<size_t>(width) + j] = cols[j][i];
+        if (width > 64)
+          data[i * static_cast<size_t>(width) + 64 + j] = cols[j][i];
+      }
+    for (const char* op : {"sum", "max", "min", "prod"})
+      for (const char* t : {"f32", "f64"}) {
+        Case c;
+        c.text = loop_func(
+            {fmt::format("%x: {}[4,{}]", t, width)}, {fmt::format("{}[{}]", t, width)},
+            fmt::format("  %r = {} %x {{axes = [0]}} : {}[{}]\n  return %r", op, t, width));
+        c.data[0] = data;
+        CAPTURE(c.text);
+        run_case(c);
+      }
+  }
+}
+
+TEST_CASE("emit: column reductions of i64 and of a strided operand") {
+  for (const char* op : {"sum", "max", "min", "prod"}) {
+    Case c;
+    c.text = loop_func({"%x: i64[6,3,70]"}, {"i64[1,3,70]"},
+                       fmt::format("  %r = {} %x {{axes = [0], keepdims = true}} : i64[1,3,70]\n"
+                                   "  return %r",
+                                   op));
+    c.ilo = -3;
+    c.ihi = 3;
+    CAPTURE(c.text);
+    run_case(c);
+  }
+  // x[9, 66] stored column-major (a transposed view folded into the strides).
+  Case c;
+  c.text = loop_func({"%x: f32[9,66]"}, {"f32[66]", "f32[9,66]"},
+                     "  %s = sum %x {axes = [0], keepdims = true} : f32[1,66]\n"
+                     "  %y = sub %x, %s : f32[9,66]\n"
+                     "  %r = reshape %s {shape = [66]} : f32[66]\n  return %r, %y");
+  c.strides[0] = {1, 9};
+  c.tol = {1e-5, 1e-5};
+  run_case(c);
+}
+
+TEST_CASE("emit: a column group with many O-shaped values uses shorter chunks") {
+  // 40 O_drop values after the reduction: 8 + 40 * 8 bytes of per-chunk arrays per element
+  // caps the chunk at 16384 / 328 = 49 elements, so 257 columns take 6 chunks (the tail
+  // has 12); every value is read back in the final D-shaped loop.
+  std::string body = "  %a0 = sum %x {axes = [0]} : f32[257]\n"
+                     "  %h = full {shape = [], dtype = f32, value = 0.75} : f32[]\n";
+  for (int i = 0; i < 40; ++i)
+    body += fmt::format("  %a{} = {} %a{}, %h : f32[257]\n", i + 1, i % 2 ? "mul" : "add", i);
+  body += "  %y = sub %x, %a40 : f32[3,257]\n  return %y, %a40";
+  Case c;
+  c.text = loop_func({"%x: f32[3,257]"}, {"f32[3,257]", "f32[257]"}, body);
+  c.tol = {1e-5, 1e-5};
+  Outcome o = run_case(c);
+  CHECK(o.info.extent == 6);
+}
