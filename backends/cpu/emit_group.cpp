@@ -362,6 +362,55 @@ private:
       row_order(begin, end);
   }
 
+  /// A reduction operand stored per R element of the current row, so that later loops
+  /// load it instead of recomputing it (softmax: exp(x - max) is summed, then divided).
+  struct RowCache {
+    const ir::Value* v;
+    llvm::AllocaInst* row;
+  };
+
+  /// The row array for reduction operand `v` when caching it pays: a computed float value
+  /// that depends on an earlier reduction (so recomputing it repeats that chain), has
+  /// another use, and whose row fits in 32 KB of stack. nullptr: recompute.
+  llvm::AllocaInst* row_cache_for(const ir::Value* v, int64_t red) {
+    if (v->is_input() || last_.at(v) < 0 || !ir::is_float(v->type.dtype))
+      return nullptr;
+    llvm::Type* ty = compute_type(b_.getContext(), v->type.dtype);
+    int64_t bytes = red * static_cast<int64_t>(ty->getPrimitiveSizeInBits() / 8);
+    if (red <= 1 || bytes > 32 * 1024)
+      return nullptr;
+    int uses = 0;
+    for (const auto& np : body_.nodes())
+      for (const ir::Value* x : np->operands)
+        uses += x == v;
+    for (const ir::Value* x : body_.outputs)
+      uses += x == v;
+    if (uses < 2)
+      return nullptr;
+    return chunk_array(ty, red, "row");
+  }
+
+  /// Row-major position of R loop variables `rv` within R.
+  llvm::Value* flat_reduced(const Index& rv) {
+    llvm::Value* f = e_->i64(0);
+    for (size_t i = 0, k = 0; i < s_.d.size(); ++i)
+      if (s_.reduced[i])
+        f = b_.CreateAdd(b_.CreateMul(f, e_->i64(s_.d[i]), "", true, true), rv[k++], "", true,
+                         true);
+    return f;
+  }
+
+  /// Makes the cached operands of earlier reductions known at `idx` (loaded, not recomputed).
+  void reuse_cached(const std::vector<RowCache>& cached, const Index& idx, const Index& rv) {
+    if (cached.empty())
+      return;
+    llvm::Value* f = flat_reduced(rv);
+    for (const RowCache& c : cached) {
+      llvm::Type* ty = c.row->getAllocatedType();
+      e_->define(c.v, idx, b_.CreateLoad(ty, b_.CreateInBoundsGEP(ty, c.row, f)));
+    }
+  }
+
   /// Row order: parallel over O, one loop over R per reduction inside each O element.
   void row_order(llvm::Value* begin, llvm::Value* end) {
     info_.extent = product(s_.kept, 0, s_.kept.size());
@@ -371,6 +420,7 @@ private:
     llvm::Value* r = outer.open(begin, end, "par");
     Index o = unravel(b_, r, s_.kept);
     Index keep = keep_index(o);
+    std::vector<RowCache> cached; // reduction operands kept for the later loops of this row
     for (size_t j = 0; j < s_.reductions.size(); ++j) {
       const ir::Node& rn = *s_.reductions[j];
       ir::DType t = rn.result()->type.dtype;
@@ -382,9 +432,15 @@ private:
       }
       b_.CreateStore(identity(b_, rn.op, t, ty), acc);
       LoopNest nest(b_, *e_);
-      Index idx = domain_index(o, open_reduced(nest));
+      Index rv = open_reduced(nest);
+      Index idx = domain_index(o, rv);
+      reuse_cached(cached, idx, rv);
       llvm::Value* v = e_->emit(rn.operand(0), idx);
       b_.CreateStore(combine(b_, rn.op, t, b_.CreateLoad(ty, acc), v), acc);
+      if (llvm::AllocaInst* row = row_cache_for(rn.operand(0), red)) {
+        b_.CreateStore(v, b_.CreateInBoundsGEP(v->getType(), row, flat_reduced(rv)));
+        cached.push_back({rn.operand(0), row});
+      }
       nest.close_all();
       e_->set_reduced(&rn, b_.CreateLoad(ty, acc), is_keep_shaped(rn.result()) ? keep : o);
       // O-shaped values that now have all their reductions: once per outer iteration.
@@ -403,7 +459,9 @@ private:
     }
     if (any_d) {
       LoopNest nest(b_, *e_);
-      Index idx = domain_index(o, open_reduced(nest));
+      Index rv = open_reduced(nest);
+      Index idx = domain_index(o, rv);
+      reuse_cached(cached, idx, rv);
       for (size_t j = 0; j < body_.outputs.size(); ++j)
         if (body_.outputs[j]->type.shape.to_vector() == s_.d)
           store(j, idx, s_.d);
