@@ -38,18 +38,10 @@ Profile profile_case(const Case& c, int threads, const TimingOptions& opts) {
   co.threads = threads;
   std::unique_ptr<ir::Graph> fused = cpu::prepare(*c.graph, co);
   cpu::Lowered low = cpu::lower(*fused);
-  low.plan.kernel_errors.resize(low.plan.kernels.size());
   cpu::KernelModule km(c.name, co.target);
-  for (size_t i = 0; i < low.kernels.size(); ++i) {
-    cpu::KernelInfo info = km.add(low.kernels[i]);
-    low.plan.kernels[i].extent = info.extent;
-    low.plan.kernels[i].grain = info.grain;
-    low.plan.kernel_errors[i] = std::move(info.errors);
-  }
+  cpu::generate_kernels(low, km);
   std::unique_ptr<cpu::JitCode> code = km.jit();
-  std::vector<rt::KernelFn> fns;
-  for (const std::string& sym : low.plan.kernel_names)
-    fns.push_back(code->lookup(sym));
+  std::vector<rt::KernelFn> fns = cpu::lookup_kernels(*code, low.plan);
 
   std::vector<const void*> in;
   for (const auto& b : c.inputs)

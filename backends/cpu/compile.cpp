@@ -112,6 +112,43 @@ size_t generate_kernels(Lowered& low, KernelModule& km) {
   return distinct;
 }
 
+std::vector<rt::KernelFn> lookup_kernels(JitCode& code, const rt::Plan& plan) {
+  std::unordered_map<std::string, rt::KernelFn> looked_up;
+  std::vector<rt::KernelFn> fns;
+  for (const std::string& sym : plan.kernel_names) {
+    auto [it, fresh] = looked_up.emplace(sym, nullptr);
+    if (fresh)
+      it->second = code.lookup(sym);
+    fns.push_back(it->second);
+  }
+  return fns;
+}
+
+std::vector<ir::interp::Array> run_arrays(Executable& exe,
+                                          const std::vector<ir::interp::Array>& inputs) {
+  const rt::Plan& plan = exe.plan();
+  std::vector<std::vector<uint8_t>> in_bytes;
+  std::vector<const void*> in;
+  for (const ir::interp::Array& a : inputs)
+    in_bytes.push_back(a.to_bytes());
+  for (const auto& b : in_bytes)
+    in.push_back(b.data());
+  std::vector<std::vector<uint8_t>> out_bytes;
+  std::vector<void*> out;
+  for (const rt::TensorSpec& t : plan.outputs)
+    out_bytes.emplace_back(static_cast<size_t>(t.bytes()));
+  for (auto& b : out_bytes)
+    out.push_back(b.data());
+  exe.run(in.data(), out.data());
+  std::vector<ir::interp::Array> outs;
+  for (size_t i = 0; i < plan.outputs.size(); ++i) {
+    const rt::TensorSpec& t = plan.outputs[i];
+    outs.push_back(ir::interp::Array::from_bytes(ir::TensorType{t.dtype, ir::Shape(t.shape)},
+                                                 out_bytes[i].data()));
+  }
+  return outs;
+}
+
 std::unique_ptr<ir::Graph> prepare(const ir::Graph& g, const CompileOptions& opts) {
   std::unique_ptr<ir::Graph> work = g.clone();
   std::string pipeline = opts.pipeline == "default" ? std::string(passes::kDefaultPipeline)
@@ -147,14 +184,7 @@ std::unique_ptr<Executable> compile(const ir::Graph& g, const CompileOptions& op
     ir_text = km.llvm_ir();
   }
   std::unique_ptr<JitCode> code = km.jit();
-  std::vector<rt::KernelFn> fns;
-  std::unordered_map<std::string, rt::KernelFn> looked_up;
-  for (const std::string& sym : low.plan.kernel_names) {
-    auto [it, fresh] = looked_up.emplace(sym, nullptr);
-    if (fresh)
-      it->second = code->lookup(sym);
-    fns.push_back(it->second);
-  }
+  std::vector<rt::KernelFn> fns = lookup_kernels(*code, low.plan);
   st.jit_seconds = lap();
 
   for (const rt::Step& s : low.plan.steps) {

@@ -15,6 +15,7 @@
 #include "backends/cpu/codegen.h"
 #include "backends/cpu/lower.h"
 #include "ir/graph.h"
+#include "ir/interp/array.h"
 #include "passes/pass_manager.h"
 #include "runtime/plan.h"
 #include "runtime/tensor.h"
@@ -76,6 +77,14 @@ std::unique_ptr<ir::Graph> prepare(const ir::Graph& g, const CompileOptions& opt
 /// generated once: the duplicates' kernel_names point at the first one's symbol. Returns
 /// the number of distinct kernels generated.
 size_t generate_kernels(Lowered& low, KernelModule& km);
+
+/// The function of every plan kernel in `code` (one lookup per distinct symbol).
+std::vector<rt::KernelFn> lookup_kernels(JitCode& code, const rt::Plan& plan);
+
+/// Runs `exe` on interpreter arrays (one per plan input) and returns the outputs as arrays:
+/// for tests, tools and the trainer, which hold values as ir::interp::Array.
+std::vector<ir::interp::Array> run_arrays(Executable& exe,
+                                          const std::vector<ir::interp::Array>& inputs);
 
 /// Compiles `g` (not modified). Throws ir::Error (located) for what the backend cannot do.
 std::unique_ptr<Executable> compile(const ir::Graph& g, const CompileOptions& opts = {});

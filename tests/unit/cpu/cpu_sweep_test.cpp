@@ -56,24 +56,8 @@ std::vector<interp::Array> run_cpu(const Graph& g, const std::vector<interp::Arr
   cpu::CompileOptions o;
   o.threads = threads;
   auto exe = cpu::compile(g, o);
-  std::vector<std::vector<uint8_t>> ib;
-  std::vector<const void*> ip;
-  for (const auto& a : ins)
-    ib.push_back(a.to_bytes());
-  for (const auto& b : ib)
-    ip.push_back(b.data());
-  std::vector<std::vector<uint8_t>> ob;
-  std::vector<void*> op;
-  for (const Value* v : g.outputs)
-    ob.emplace_back(static_cast<size_t>(v->type.bytes()));
-  for (auto& b : ob)
-    op.push_back(b.data());
-  exe->run(ip.data(), op.data());
-  exe->run(ip.data(), op.data()); // a second run on the same executable: state is not kept
-  std::vector<interp::Array> outs;
-  for (size_t i = 0; i < g.outputs.size(); ++i)
-    outs.push_back(interp::Array::from_bytes(g.outputs[i]->type, ob[i].data()));
-  return outs;
+  cpu::run_arrays(*exe, ins);
+  return cpu::run_arrays(*exe, ins); // a second run on the same executable: no state kept
 }
 
 } // namespace
