@@ -22,6 +22,7 @@
 #include "ir/op_def.h"
 #include "ir/op_registry.h"
 #include "passes/pass.h"
+#include "passes/pattern.h"
 #include "passes/rewriter.h"
 
 namespace tevo::passes {
@@ -74,34 +75,6 @@ const Node* producer(const Value* v) {
 
 bool is_op(const Value* v, OpKind k) {
   return v->producer && v->producer->op == k;
-}
-
-/// The single value every element of `v` holds, when `v` is a `constant` whose elements
-/// are all equal or a `full`. Real dtypes only: for complex, x * (1+0i) is not exact
-/// (inf * 0 makes NaN).
-std::optional<double> splat_value(const Value* v) {
-  const Node* p = producer(v);
-  if (!p || ir::is_complex(v->type.dtype))
-    return std::nullopt;
-  if (p->op == OpKind::Full)
-    return p->attrs.f64("value");
-  if (p->op != OpKind::Constant)
-    return std::nullopt;
-  const ir::DenseData& d = *p->attrs.get("value").dense();
-  int64_t n = d.type.numel();
-  if (n == 0)
-    return std::nullopt;
-  double first = d.at(0);
-  for (int64_t i = 1; i < n; ++i)
-    if (!(d.at(i) == first))
-      return std::nullopt;
-  // The value must survive a round trip through its dtype (i64 beyond 2^53 would not).
-  auto again = ir::DenseData::from_doubles(ir::TensorType{d.type.dtype, {}}, {first});
-  size_t elem = again->bytes.size();
-  if (d.bytes.size() < elem ||
-      !std::equal(again->bytes.begin(), again->bytes.end(), d.bytes.begin()))
-    return std::nullopt;
-  return first;
 }
 
 bool is_splat(const Value* v, double x) {

@@ -4,10 +4,8 @@
 // output or an operand of a live node. Every op is pure (random ops are pure functions
 // of their seed), so every other node can go. Regions are left alone: their bodies are
 // small and owned by the node that captures them. Runs in one backward sweep.
-#include <unordered_set>
-
 #include "passes/pass.h"
-#include "passes/rewriter.h"
+#include "passes/pattern_driver.h"
 
 namespace tevo::passes {
 
@@ -16,21 +14,7 @@ namespace {
 class Dce final : public Pass {
 public:
   PassResult run(ir::Graph& g, PassContext& ctx) override {
-    std::unordered_set<const ir::Value*> live(g.outputs.begin(), g.outputs.end());
-    Rewriter rw(g);
-    const auto& nodes = g.nodes();
-    for (size_t i = nodes.size(); i-- > 0;) {
-      const ir::Node& n = *nodes[i];
-      bool used = false;
-      for (int r = 0; r < n.num_results() && !used; ++r)
-        used = live.count(n.result(r)) > 0;
-      if (!used) {
-        rw.erase(n);
-        continue;
-      }
-      live.insert(n.operands.begin(), n.operands.end());
-    }
-    size_t erased = rw.commit();
+    size_t erased = erase_dead_nodes(g);
     ctx.stat("dce.erased") += static_cast<int64_t>(erased);
     return {erased > 0};
   }

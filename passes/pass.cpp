@@ -25,6 +25,20 @@ int64_t PassContext::option_i64(const std::string& name, int64_t def) const {
   return v;
 }
 
+void PassContext::remark(Remark r) {
+  for (const Remark& old : remarks_)
+    if (old == r)
+      return;
+  remarks_.push_back(std::move(r));
+}
+
+std::string format_remark(const Remark& r) {
+  std::string where = r.node.empty() ? "" : fmt::format(" (at {})", r.node);
+  return fmt::format("{}: remark: [{}] {}/{}: {}{}", r.loc.str(),
+                     r.kind == Remark::Kind::Applied ? "applied" : "missed", r.pass, r.pattern,
+                     r.message, where);
+}
+
 std::string_view Pass::name() const {
   return info_ ? info_->name : std::string_view("<unregistered>");
 }

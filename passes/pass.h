@@ -11,10 +11,28 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ir/graph.h"
+#include "ir/loc.h"
 
 namespace tevo::passes {
+
+/// A note from a pass about one rewrite opportunity: applied, or missed and why
+/// ("reassociate-matmul: kept left product: N=16 < m=64, ..."). Located at the node the
+/// pattern was rooted at, so it points at the user's DSL line.
+struct Remark {
+  enum class Kind : uint8_t { Applied, Missed };
+  Kind kind = Kind::Missed;
+  std::string pass;    ///< "reassociate-matmul"
+  std::string pattern; ///< the pattern within the pass ("right-product")
+  ir::Loc loc;
+  std::string node;    ///< the root node's scoped name, when it has one
+  std::string message;
+  friend bool operator==(const Remark&, const Remark&) = default;
+};
+/// "file:line:col: remark: [missed] pass/pattern: message (at node)".
+std::string format_remark(const Remark& r);
 
 /// What a pass reports about one run.
 struct PassResult {
@@ -44,9 +62,18 @@ public:
     options_[std::move(name)] = std::move(value);
   }
 
+  /// Records a remark; an identical one already recorded is dropped (drivers revisit
+  /// nodes), so a run reports each opportunity once, in the order first seen.
+  void remark(Remark r);
+  /// Every remark recorded so far.
+  const std::vector<Remark>& remarks() const {
+    return remarks_;
+  }
+
 private:
   std::map<std::string, std::string> options_;
   std::map<std::string, int64_t> stats_;
+  std::vector<Remark> remarks_;
 };
 
 struct PassInfo;

@@ -67,6 +67,10 @@ ir::Expected<PassManager> PassManager::parse(std::string_view pipeline, Pipeline
   for (const auto& n : opts.print_after)
     if (auto d = check_known(n, "print-after"))
       return *d;
+  if (!opts.remarks.empty() && opts.remarks != "missed" && opts.remarks != "applied" &&
+      opts.remarks != "all")
+    return ir::make_diag("unknown remark filter '{}' (expected missed, applied or all)",
+                         opts.remarks);
   PassManager pm;
   for (const auto& n : *names)
     pm.passes_.push_back(create_pass(n));
@@ -144,6 +148,7 @@ bool PassManager::run_graphs(const std::vector<ir::Graph*>& gs) {
       changed = pass.run(*g, ctx_).changed || changed;
     seconds_[i] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     any = any || changed;
+    show_remarks();
 
     if (opts_.verify_each)
       for (ir::Graph* g : gs)
@@ -170,6 +175,18 @@ bool PassManager::run_graphs(const std::vector<ir::Graph*>& gs) {
     dump("IR after " + name, after_text);
   }
   return any;
+}
+
+void PassManager::show_remarks() {
+  const auto& all = ctx_.remarks();
+  for (; remarks_shown_ < all.size(); ++remarks_shown_) {
+    const Remark& r = all[remarks_shown_];
+    bool want = opts_.remarks == "all" ||
+                (opts_.remarks == "missed" && r.kind == Remark::Kind::Missed) ||
+                (opts_.remarks == "applied" && r.kind == Remark::Kind::Applied);
+    if (want && opts_.log)
+      *opts_.log << format_remark(r) << "\n";
+  }
 }
 
 std::string PassManager::report() const {

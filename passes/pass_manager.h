@@ -22,8 +22,10 @@
 
 namespace tevo::passes {
 
-/// The pipeline "default" stands for.
-inline constexpr std::string_view kDefaultPipeline = "canonicalize,cse,dce";
+/// The pipeline "default" stands for: clean-ups, then the cost-driven rewrites of
+/// transformer variants, then dead-code removal. Every backend runs it before its own
+/// passes; "canonicalize,cse,dce" is the same without rewrites.
+inline constexpr std::string_view kDefaultPipeline = "canonicalize,cse,reassociate-matmul,dce";
 
 /// How a pipeline runs and what it shows.
 struct PipelineOptions {
@@ -36,6 +38,9 @@ struct PipelineOptions {
   bool verify_each = true;  ///< ir::verify after each pass; failure is an internal error
   bool time_passes = false; ///< report() includes wall time per pass
   bool pass_stats = false;  ///< report() includes the statistics table
+  /// Which pass remarks go to `log` as each pass finishes: "" (none), "missed",
+  /// "applied" or "all".
+  std::string remarks;
   ir::PrintOptions print;   ///< how dumps print the IR
   /// Where dumps go; nullptr discards them. Not owned.
   std::ostream* log = nullptr;
@@ -48,6 +53,7 @@ public:
   /// Parses "canonicalize,cse,dce" ("default" expands to kDefaultPipeline; "" is the
   /// empty pipeline). Fails on an unknown pass (in the pipeline or in print_before /
   /// print_after), naming the known ones.
+  /// Fails on an unknown remark filter too.
   static ir::Expected<PassManager> parse(std::string_view pipeline, PipelineOptions opts = {});
 
   PassManager(PassManager&&) = default;
@@ -88,6 +94,8 @@ private:
   PassContext ctx_;
   std::vector<double> seconds_; ///< wall time per pipeline position, summed over runs
   bool dumped_header_ = false;  ///< "// pipeline:" already printed in this run
+  size_t remarks_shown_ = 0;    ///< ctx_.remarks() already considered for printing
+  void show_remarks();
 };
 
 } // namespace tevo::passes

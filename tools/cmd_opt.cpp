@@ -4,6 +4,7 @@
 // standard error, so `tevo opt ... 2>&1 | FileCheck` sees both.
 #include <iostream>
 
+#include "ir/cost.h"
 #include "ir/printer.h"
 #include "passes/pass_manager.h"
 #include "passes/pass_registry.h"
@@ -51,9 +52,10 @@ int run_opt(const Parsed& p) {
   opts.verify_each = !p.has("no-verify-each");
   opts.time_passes = p.has("time-passes");
   opts.pass_stats = p.has("pass-stats");
+  opts.remarks = p.get("remarks");
   opts.print = ir::PrintOptions{p.has("print-loc")};
   opts.log = &std::cerr;
-  auto pm = passes::PassManager::parse(p.get("passes"), opts).take();
+  auto pm = passes::PassManager::parse(p.get("passes", "default"), opts).take();
 
   auto mods = load_modules(p);
   std::string out;
@@ -62,6 +64,9 @@ int run_opt(const Parsed& p) {
     if (i)
       out += "// -----\n";
     out += ir::print_module(mods[i], opts.print);
+    if (p.has("cost"))
+      for (const auto& f : mods[i].funcs)
+        std::cerr << ir::format_cost(*f);
   }
   write_output(p.get("o"), out);
   std::cerr << pm.report();
@@ -74,8 +79,8 @@ const Command& opt_command() {
   static const Command c{
       "opt",
       "run a pass pipeline over a .tir file",
-      "tevo opt FILE --passes=canonicalize,cse,dce [options] [-o OUT]",
-      {{"passes", true, "comma-separated pipeline; \"default\" = canonicalize,cse,dce"},
+      "tevo opt FILE [--passes=default] [options] [-o OUT]",
+      {{"passes", true, "comma-separated pipeline (default: \"default\"; --passes= runs none)"},
        {"print-after-all", false, "dump the IR after every pass (to stderr)"},
        {"print-before", true, "dump the IR before these passes (comma-separated)", true},
        {"print-after", true, "dump the IR after these passes (comma-separated)", true},
@@ -83,6 +88,8 @@ const Command& opt_command() {
        {"no-verify-each", false, "do not verify the IR after each pass"},
        {"time-passes", false, "print the wall time of each pass (to stderr)"},
        {"pass-stats", false, "print the pass statistics (to stderr)"},
+       {"remarks", true, "print pass remarks as passes run (to stderr): missed|applied|all"},
+       {"cost", false, "print the cost model's table of the final IR (to stderr)"},
        {"list-passes", false, "list the available passes and exit"},
        {"split-input-file", false, "treat `// -----` lines as separators of independent inputs"},
        {"print-loc", false, "print source locations loc(\"file\":line:col)"},

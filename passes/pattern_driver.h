@@ -1,0 +1,101 @@
+// pattern_driver.h: rewrite patterns and the greedy fixed-point driver that applies them.
+//
+// A RewritePattern looks at one root node and either rewrites the graph (Applied), says
+// why a near-match did not fire (Missed: becomes a remark), or does not apply (NoMatch).
+// Rewrites insert new nodes before the root through RewriteCtx::builder() and redirect
+// uses with RewriteCtx::replace(); the driver then removes what became dead.
+//
+// The driver sweeps the nodes in order and tries each pattern whose root kind matches.
+// After a rewrite it recomputes use information and starts the sweep again, so a pattern
+// always sees an up-to-date graph (single-use checks are exact). It stops when a whole
+// sweep applies nothing; more than "<pass>.max-rewrites" rewrites (default
+// 64 + 4 x nodes) means the patterns do not converge, which is an internal error (tests
+// fail rather than loop). Statistics: "<pass>.<pattern>" counts rewrites; remarks go to
+// PassContext (applied and missed, deduplicated).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ir/builder.h"
+#include "ir/graph.h"
+#include "passes/pass.h"
+#include "passes/pattern.h"
+
+namespace tevo::passes {
+
+/// What a pattern did at one root.
+struct Outcome {
+  enum class Kind : uint8_t { NoMatch, Applied, Missed } kind = Kind::NoMatch;
+  std::string message; ///< Applied: what it did; Missed: why not
+  static Outcome no_match() {
+    return {};
+  }
+  static Outcome applied(std::string msg) {
+    return {Kind::Applied, std::move(msg)};
+  }
+  static Outcome missed(std::string msg) {
+    return {Kind::Missed, std::move(msg)};
+  }
+};
+
+/// What a pattern sees while it looks at a root node.
+class RewriteCtx {
+public:
+  RewriteCtx(ir::Graph& g, const UseInfo& uses, PassContext& pass, size_t pos)
+      : g_(g), uses_(uses), pass_(pass), pos_(pos) {}
+
+  ir::Graph& graph() {
+    return g_;
+  }
+  const UseInfo& uses() const {
+    return uses_;
+  }
+  PassContext& pass() {
+    return pass_;
+  }
+  ir::Node& root() {
+    return *g_.nodes()[pos_];
+  }
+  /// A builder that inserts before the root node (in order of creation).
+  ir::Builder builder() {
+    ir::Builder b(g_);
+    b.set_insertion_before(&root());
+    return b;
+  }
+  /// Every use of `from` (operands and graph outputs) becomes a use of `to`.
+  void replace(ir::Value* from, ir::Value* to);
+
+private:
+  ir::Graph& g_;
+  const UseInfo& uses_;
+  PassContext& pass_;
+  size_t pos_;
+};
+
+/// One rewrite.
+class RewritePattern {
+public:
+  virtual ~RewritePattern() = default;
+  /// Stable name used in statistics and remarks ("right-product").
+  virtual std::string_view name() const = 0;
+  /// The op the root node must have; nullopt tries every node.
+  virtual std::optional<ir::OpKind> root() const = 0;
+  /// Looks at ctx.root(); rewrites and returns Applied, or changes nothing.
+  virtual Outcome apply(RewriteCtx& ctx) const = 0;
+};
+
+using PatternList = std::vector<std::unique_ptr<RewritePattern>>;
+
+/// Applies `patterns` to `g` until none fires; `pass` names the pass for statistics,
+/// remarks and options. Returns true when the graph changed.
+bool apply_patterns(ir::Graph& g, const PatternList& patterns, PassContext& ctx,
+                    std::string_view pass);
+
+/// Removes nodes whose results are all unused (repeatedly); returns how many.
+size_t erase_dead_nodes(ir::Graph& g);
+
+} // namespace tevo::passes

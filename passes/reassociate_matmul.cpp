@@ -1,0 +1,478 @@
+// reassociate_matmul.cpp: matmul-chain reassociation by cost (R2 of issue 5).
+//
+// Why: (A B) C and A (B C) compute the same thing at very different costs. Linear
+// attention written the way papers write it, (phi(Q) phi(K)^T / rowsum) V, is the left
+// product: O(N^2 m) work and an N x N tensor. The right product phi(Q) (phi(K)^T V) is
+// O(N m d) with nothing N x N. Which is cheaper depends on N against the feature width,
+// so the choice is made per graph by the cost model (ir/cost.h), in both directions.
+//
+// Patterns:
+//  - right-product, rooted at the inner product S = matmul(A, B). Every use of S must
+//    reach, through row scalings only (x * r, x / r, -x, with r constant along the last
+//    axis: the normaliser 1/rowsum, a scalar temperature), either the left operand of a
+//    matmul (-> A (B C), scalings applied after) or a sum/mean over the last axis (->
+//    A sum(B) : the normaliser). Then S and everything N x N is dead after the rewrite.
+//    A normaliser and a product that share S become one product with a ones column
+//    appended to C ("ones-column trick"): A (B [C | 1]), sliced into numerator and
+//    denominator. Anything else between the matmuls (a softmax, a norm, a causal mask)
+//    makes the rewrite illegal; a missed remark names it when the right product would
+//    have been cheaper.
+//  - left-product, rooted at matmul(A, T) with T = matmul(B, C) used once: back to
+//    (A B) C when that is cheaper (short sequences).
+// Both compare the roofline time estimate of exactly the nodes each form has, priced by
+// the ops' cost hooks; ties keep the graph as written, so the two patterns never undo
+// each other.
+#include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "ir/cost.h"
+#include "ir/op_registry.h"
+#include "ir/shape.h"
+#include "passes/pass.h"
+#include "passes/pattern_driver.h"
+
+namespace tevo::passes {
+
+namespace {
+
+using ir::Node;
+using ir::OpKind;
+using ir::Value;
+
+constexpr std::string_view kPass = "reassociate-matmul";
+
+// ---- analysis of the uses of S ----
+
+/// One row scaling on the way from S to a use: the node and which operand is the chain.
+struct Scaling {
+  Node* node;
+  int chain;
+};
+
+/// A terminal use of S reached through row scalings (inner to outer).
+struct ChainUse {
+  enum class Kind { Matmul, Sum, Mean } kind;
+  Node* node;
+  std::vector<Scaling> scalings;
+};
+
+struct Analysis {
+  std::vector<ChainUse> uses;
+  std::vector<Node*> scalings; ///< every distinct row-scaling node
+  std::string blocker;         ///< why the rewrite is illegal ("" when legal)
+  std::unordered_set<const Node*> looked_past; ///< blockers explored beyond
+};
+
+/// Whether `r`, combined elementwise with x, scales whole rows of x: constant along
+/// x's last axis and not broadcasting x to a larger shape.
+bool row_constant(const Value& r, const Value& x, const Value& result) {
+  if (!(result.type == x.type) || r.type.dtype != x.type.dtype)
+    return false;
+  const ir::Shape& s = r.type.shape;
+  return s.rank() == 0 || s.dim(s.rank() - 1) == 1;
+}
+
+/// Whether node u, using v as operand `idx`, is a row scaling of v.
+bool is_row_scaling(const Node& u, int idx) {
+  const Value& v = *u.operand(idx);
+  switch (u.op) {
+  case OpKind::Neg:
+    return true;
+  case OpKind::Mul:
+    return row_constant(*u.operand(1 - idx), v, *u.result(0));
+  case OpKind::Div:
+    return idx == 0 && row_constant(*u.operand(1), v, *u.result(0));
+  default:
+    return false;
+  }
+}
+
+bool reduces_last_axis(const Node& u) {
+  if (u.op != OpKind::Sum && u.op != OpKind::Mean)
+    return false;
+  int64_t rank = u.operand(0)->type.shape.rank();
+  const auto& axes = u.attrs.i64_list("axes");
+  if (axes.size() != 1)
+    return false;
+  auto a = ir::normalize_axis(axes[0], rank);
+  return a && *a == rank - 1;
+}
+
+std::string blocker_text(const Node& u) {
+  switch (u.op) {
+  case OpKind::Tril:
+  case OpKind::Triu:
+    return fmt::format("the causal mask ({}) between the matmuls needs the chunked-scan form, "
+                       "which is not implemented yet",
+                       u.def().name);
+  case OpKind::Mul:
+  case OpKind::Div:
+  case OpKind::Select:
+    return fmt::format("{} by a value that is not constant along rows, between the matmuls, "
+                       "makes the right product illegal",
+                       u.def().name);
+  default:
+    return fmt::format("{} between the matmuls makes the right product illegal", u.def().name);
+  }
+}
+
+void explore(Value* v, std::vector<Scaling> chain, const UseInfo& uses, Analysis& a) {
+  if (uses.is_output(v) && a.blocker.empty())
+    a.blocker = "the product is a graph output, so it stays materialised";
+  for (const UseInfo::Use& u : uses.uses(v)) {
+    Node& n = *u.node;
+    if (is_row_scaling(n, u.operand)) {
+      if (std::find(a.scalings.begin(), a.scalings.end(), &n) == a.scalings.end())
+        a.scalings.push_back(&n);
+      std::vector<Scaling> next = chain;
+      next.push_back({&n, u.operand});
+      explore(n.result(0), std::move(next), uses, a);
+    } else if (n.op == OpKind::Matmul && u.operand == 0) {
+      a.uses.push_back({ChainUse::Kind::Matmul, &n, chain});
+    } else if (reduces_last_axis(n)) {
+      a.uses.push_back(
+          {n.op == OpKind::Sum ? ChainUse::Kind::Sum : ChainUse::Kind::Mean, &n, chain});
+    } else {
+      if (a.blocker.empty())
+        a.blocker = blocker_text(n);
+      // Look past a shape-preserving blocker for a product it stands in front of, so
+      // the remark can say what the rewrite would have saved (a near-match).
+      if (n.num_results() == 1 && n.result(0)->type.shape == v->type.shape &&
+          a.looked_past.insert(&n).second)
+        explore(n.result(0), chain, uses, a);
+    }
+  }
+}
+
+// ---- building and pricing ----
+
+/// Builds nodes before a position and remembers them, so a trial can be priced and
+/// then either kept or removed again.
+class Trial {
+public:
+  explicit Trial(ir::Graph& g) : g_(g) {}
+
+  ir::Graph& graph() {
+    return g_;
+  }
+  /// Marks the trial as failed (a form that cannot be built with these types).
+  void fail() {
+    failed_ = true;
+  }
+
+  Value* op(const Node& before, OpKind k, std::vector<Value*> operands,
+            const ir::AttrList& attrs, const ir::Loc& loc) {
+    ir::Builder b(g_);
+    b.set_insertion_before(&before);
+    auto n = b.try_create(k, std::move(operands), attrs, loc);
+    if (!n) {
+      failed_ = true;
+      return nullptr;
+    }
+    created_.insert(*n);
+    cost_ += ir::node_cost(**n);
+    return (*n)->result(0);
+  }
+  bool failed() const {
+    return failed_;
+  }
+  const ir::Cost& cost() const {
+    return cost_;
+  }
+  /// Removes every node built (they must be unused).
+  void discard() {
+    std::vector<bool> keep;
+    for (const auto& n : g_.nodes())
+      keep.push_back(created_.count(n.get()) == 0);
+    g_.erase_nodes_if_not(keep);
+    created_.clear();
+  }
+
+private:
+  ir::Graph& g_;
+  std::unordered_set<const Node*> created_;
+  ir::Cost cost_;
+  bool failed_ = false;
+};
+
+/// Re-applies `scalings` (inner to outer) to `x`, each operand other than the chain
+/// value mapped through `subst`.
+Value* rescale(Trial& t, const Node& before, Value* x, const std::vector<Scaling>& scalings,
+               const std::unordered_map<const Value*, Value*>& subst) {
+  for (const Scaling& sc : scalings) {
+    if (!x)
+      return nullptr;
+    const Node& s = *sc.node;
+    std::vector<Value*> ops;
+    if (s.op == OpKind::Neg) {
+      ops = {x};
+    } else {
+      Value* other = s.operand(1 - sc.chain);
+      auto it = subst.find(other);
+      if (it != subst.end())
+        other = it->second;
+      ops = sc.chain == 0 ? std::vector<Value*>{x, other} : std::vector<Value*>{other, x};
+    }
+    x = t.op(before, s.op, std::move(ops), {}, s.loc);
+  }
+  return x;
+}
+
+std::string flops_text(double f) {
+  return ir::format_flops(f);
+}
+
+// ---- right-product ----
+
+class RightProduct final : public RewritePattern {
+public:
+  std::string_view name() const override {
+    return "right-product";
+  }
+  std::optional<OpKind> root() const override {
+    return OpKind::Matmul;
+  }
+
+  Outcome apply(RewriteCtx& ctx) const override {
+    Node& s = ctx.root();
+    Value* A = s.operand(0);
+    Value* B = s.operand(1);
+    if (A->type.shape.rank() < 2 || B->type.shape.rank() < 2)
+      return Outcome::no_match();
+    Analysis an;
+    explore(s.result(0), {}, ctx.uses(), an);
+    bool has_matmul = std::any_of(an.uses.begin(), an.uses.end(), [](const ChainUse& u) {
+      return u.kind == ChainUse::Kind::Matmul;
+    });
+    if (!has_matmul)
+      return Outcome::no_match();
+
+    const ir::Shape& as = A->type.shape;
+    int64_t m = as.dim(as.rank() - 1);
+    const ir::Shape& ss = s.result(0)->type.shape;
+    int64_t n = ss.dim(ss.rank() - 1);
+
+    // The left form as it stands: S, the scalings and the terminal uses.
+    ir::Cost left = ir::node_cost(s);
+    for (const Node* sc : an.scalings)
+      left += ir::node_cost(*sc);
+    for (const ChainUse& u : an.uses)
+      left += ir::node_cost(*u.node);
+
+    Trial t(ctx.graph());
+    std::vector<std::pair<Value*, Value*>> repl; // old -> new
+    build_right(t, an, A, B, repl);
+    if (t.failed()) {
+      t.discard();
+      return Outcome::no_match();
+    }
+    double tl = ir::estimate_seconds(left), tr = ir::estimate_seconds(t.cost());
+    std::string sizes = fmt::format("N={} {} m={}", n, n > m ? ">" : "<=", m);
+    std::string right_flops = flops_text(t.cost().flops), left_flops = flops_text(left.flops);
+    if (!an.blocker.empty()) {
+      t.discard();
+      if (tr < tl)
+        return Outcome::missed(fmt::format("{} (it would cost {} instead of {} at {})",
+                                           an.blocker, right_flops, left_flops, sizes));
+      return Outcome::no_match();
+    }
+    if (!(tr < tl)) {
+      t.discard();
+      return Outcome::missed(fmt::format("kept left product: {}, cost {} (left) vs {} (right)",
+                                         sizes, left_flops, right_flops));
+    }
+    for (auto& [from, to] : repl)
+      ctx.replace(from, to);
+    return Outcome::applied(fmt::format(
+        "right product: {}, cost {} (right) vs {} (left); the {} product ({}) is no longer "
+        "materialised",
+        sizes, right_flops, left_flops, s.result(0)->type.shape.str(),
+        ir::format_bytes(static_cast<double>(s.result(0)->type.bytes()))));
+  }
+
+private:
+  /// Builds the right form of every use into `t` and records the replacements.
+  static void build_right(Trial& t, const Analysis& an, Value* A, Value* B,
+                          std::vector<std::pair<Value*, Value*>>& repl) {
+    // Ones-column trick: one matmul use and sum uses whose results are only used by
+    // that use's chain, or after it, share one product with [C | 1].
+    const ChainUse* mm = nullptr;
+    int matmuls = 0;
+    for (const ChainUse& u : an.uses)
+      if (u.kind == ChainUse::Kind::Matmul) {
+        mm = &u;
+        ++matmuls;
+      }
+    std::unordered_map<const Value*, Value*> subst;
+    std::unordered_set<const Node*> joined;
+    if (matmuls == 1)
+      for (const ChainUse& u : an.uses)
+        if (u.kind == ChainUse::Kind::Sum && u.scalings.empty() && joinable(u, *mm, t.graph()))
+          joined.insert(u.node);
+
+    // Separate sums/means first (at their own positions: they may feed the scalings).
+    for (const ChainUse& u : an.uses) {
+      if (u.kind == ChainUse::Kind::Matmul || joined.count(u.node))
+        continue;
+      OpKind red = u.kind == ChainUse::Kind::Sum ? OpKind::Sum : OpKind::Mean;
+      Value* sb = t.op(*u.node, red, {B}, {{"axes", std::vector<int64_t>{-1}}, {"keepdims", true}},
+                       u.node->loc);
+      Value* x = sb ? t.op(*u.node, OpKind::Matmul, {A, sb}, {}, u.node->loc) : nullptr;
+      x = rescale(t, *u.node, x, u.scalings, subst);
+      x = fit(t, *u.node, x, u.node->result(0));
+      if (!x) {
+        t.fail();
+        return;
+      }
+      repl.emplace_back(u.node->result(0), x);
+      subst[u.node->result(0)] = x;
+    }
+
+    for (const ChainUse& u : an.uses) {
+      if (u.kind != ChainUse::Kind::Matmul)
+        continue;
+      Node& U = *u.node;
+      Value* C = U.operand(1);
+      Value* x = nullptr;
+      if (!joined.empty()) {
+        const ir::Shape& cs = C->type.shape;
+        int64_t d = cs.dim(cs.rank() - 1);
+        std::vector<int64_t> ones_shape = cs.to_vector();
+        ones_shape.back() = 1;
+        Value* ones = t.op(U, OpKind::Full, {},
+                           {{"shape", ones_shape}, {"dtype", C->type.dtype}, {"value", 1.0}},
+                           U.loc);
+        Value* c1 = ones ? t.op(U, OpKind::Concat, {C, ones}, {{"axis", int64_t{-1}}}, U.loc)
+                         : nullptr;
+        Value* bc = c1 ? t.op(U, OpKind::Matmul, {B, c1}, {}, U.loc) : nullptr;
+        Value* both = bc ? t.op(U, OpKind::Matmul, {A, bc}, {}, U.loc) : nullptr;
+        auto cut = [&](int64_t lo, int64_t hi) -> Value* {
+          if (!both)
+            return nullptr;
+          std::vector<int64_t> ends = both->type.shape.to_vector();
+          std::vector<int64_t> starts(ends.size(), 0);
+          starts.back() = lo;
+          ends.back() = hi;
+          return t.op(U, OpKind::Slice, {both}, {{"starts", starts}, {"ends", ends}}, U.loc);
+        };
+        x = cut(0, d);
+        Value* den = cut(d, d + 1);
+        for (const Node* j : joined) {
+          Value* dj = fit(t, U, den, j->result(0));
+          if (!dj) {
+            t.fail();
+            return;
+          }
+          repl.emplace_back(j->result(0), dj);
+          subst[j->result(0)] = dj;
+        }
+      } else {
+        Value* bc = t.op(U, OpKind::Matmul, {B, C}, {}, U.loc);
+        x = bc ? t.op(U, OpKind::Matmul, {A, bc}, {}, U.loc) : nullptr;
+      }
+      x = rescale(t, U, x, u.scalings, subst);
+      if (!x || !(x->type == U.result(0)->type)) {
+        t.fail();
+        return;
+      }
+      repl.emplace_back(U.result(0), x);
+    }
+  }
+
+  /// x reshaped to `want`'s type when it only lacks/has the kept unit axis.
+  static Value* fit(Trial& t, const Node& before, Value* x, const Value* want) {
+    if (!x)
+      return nullptr;
+    if (x->type == want->type)
+      return x;
+    if (x->type.dtype != want->type.dtype || x->type.numel() != want->type.numel())
+      return nullptr;
+    return t.op(before, OpKind::Reshape, {x}, {{"shape", want->type.shape.to_vector()}},
+                before.loc);
+  }
+
+  /// Whether sum use `s` can be computed by `mm`'s joint product: its result is used only
+  /// by nodes after mm (or by the scalings of mm's chain, which die with it).
+  static bool joinable(const ChainUse& s, const ChainUse& mm, const ir::Graph& g) {
+    int64_t at = g.index_of(mm.node);
+    const Value* r = s.node->result(0);
+    for (const auto& n : g.nodes()) {
+      bool uses_r = std::find(n->operands.begin(), n->operands.end(), r) != n->operands.end();
+      if (!uses_r)
+        continue;
+      bool in_chain = std::any_of(mm.scalings.begin(), mm.scalings.end(),
+                                  [&](const Scaling& sc) { return sc.node == n.get(); });
+      if (!in_chain && g.index_of(n.get()) < at)
+        return false;
+    }
+    return true;
+  }
+};
+
+// ---- left-product ----
+
+class LeftProduct final : public RewritePattern {
+public:
+  std::string_view name() const override {
+    return "left-product";
+  }
+  std::optional<OpKind> root() const override {
+    return OpKind::Matmul;
+  }
+
+  Outcome apply(RewriteCtx& ctx) const override {
+    using namespace pat;
+    static const Pattern p =
+        op(OpKind::Matmul, {any("a"), one_use(op(OpKind::Matmul, {any("b"), any("c")}, "t"))});
+    Node& u = ctx.root();
+    Match mt;
+    if (!match(p, u.result(0), ctx.uses(), mt))
+      return Outcome::no_match();
+    Value *A = mt["a"], *B = mt["b"], *C = mt["c"];
+    if (A->type.shape.rank() < 2 || B->type.shape.rank() < 2 || C->type.shape.rank() < 2)
+      return Outcome::no_match();
+    ir::Cost right = ir::node_cost(u) + ir::node_cost(*mt.node("t"));
+    Trial t(ctx.graph());
+    Value* ab = t.op(u, OpKind::Matmul, {A, B}, {}, u.loc);
+    Value* x = ab ? t.op(u, OpKind::Matmul, {ab, C}, {}, u.loc) : nullptr;
+    if (t.failed() || !(x->type == u.result(0)->type)) {
+      t.discard();
+      return Outcome::no_match();
+    }
+    const ir::Shape& bs = B->type.shape;
+    int64_t n = bs.dim(bs.rank() - 1), m = bs.dim(bs.rank() - 2);
+    double tl = ir::estimate_seconds(t.cost()), tr = ir::estimate_seconds(right);
+    std::string figures =
+        fmt::format("N={} {} m={}, cost {} (left) vs {} (right)", n, n > m ? ">" : "<=", m,
+                    flops_text(t.cost().flops), flops_text(right.flops));
+    if (!(tl < tr)) { // the form as written is the cheaper one: nothing to remark
+      t.discard();
+      return Outcome::no_match();
+    }
+    ctx.replace(u.result(0), x);
+    return Outcome::applied(fmt::format("left product: {}", figures));
+  }
+};
+
+class ReassociateMatmul final : public Pass {
+public:
+  ReassociateMatmul() {
+    patterns_.push_back(std::make_unique<RightProduct>());
+    patterns_.push_back(std::make_unique<LeftProduct>());
+  }
+  PassResult run(ir::Graph& g, PassContext& ctx) override {
+    return {apply_patterns(g, patterns_, ctx, kPass)};
+  }
+
+private:
+  PatternList patterns_;
+};
+
+} // namespace
+
+std::unique_ptr<Pass> create_reassociate_matmul() {
+  return std::make_unique<ReassociateMatmul>();
+}
+
+} // namespace tevo::passes
