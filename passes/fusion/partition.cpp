@@ -179,7 +179,9 @@ private:
       return;
     std::vector<int> chain{m};
     while (const Node* u = single_use(v)) {
-      if (!post_op(*u, v))
+      // A post-op already in another matmul's chain (a binary post-op whose other operand
+      // is this matmul, as in GLU's x Wg * x Wu) stays there: a node belongs to one unit.
+      if (unit(index_.at(u)) >= 0 || !post_op(*u, v))
         break;
       chain.push_back(index_.at(u));
       // A scale by a scalar `full` used only here goes into the body (an eltwise post-op).
