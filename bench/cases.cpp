@@ -5,9 +5,11 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <random>
 #include <stdexcept>
 
+#include "bench/variants.h"
 #include "frontend/nn/nn.h"
 #include "frontend/train/losses.h"
 #include "frontend/train/train_step.h"
@@ -199,7 +201,13 @@ std::vector<std::string> case_names() {
           "block_s_fwdbwd", "block_l_fwd",   "block_l_fwdbwd", "train_gpt"};
 }
 
+void fill_random_inputs(Case& c) {
+  fill_inputs(c, {});
+}
+
 Case make_case(const std::string& name) {
+  if (std::optional<VariantSpec> v = parse_variant(name))
+    return make_variant_case(*v, name);
   if (name == "sgemm1024")
     return sgemm(1024);
   if (name == "sgemm2048")

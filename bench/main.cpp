@@ -5,8 +5,11 @@
 //
 // Systems: peak (f32 FMA loop), copy (memory bandwidth), onednn-sgemm / onednn-matmul
 // (oneDNN alone, sgemm cases), interp, jit, aot (--library=LIB --aot-name=NAME),
-// profile (time per plan step, the largest first) and write-tir (--out=FILE: the case's
-// graph as .tir, for `tevo compile`). bench/run.py runs
+// profile (time per plan step, the largest first), write-tir (--out=FILE: the case's
+// graph as .tir, for `tevo compile`) and agree (--with=CASE: the interpreter runs both
+// cases on the same inputs and reports how far apart they are). Cases: cases.h and the
+// variant cases of variants.h; --pipeline= sets the JIT's CompileOptions::pipeline (the
+// variants' "rewrites off" systems). bench/run.py runs
 // each measurement in its own process so that the peak RSS is that case's alone.
 #include <algorithm>
 #include <cstdio>
@@ -22,6 +25,7 @@
 #include "bench/onednn_sgemm.h"
 #include "bench/profile.h"
 #include "bench/systems.h"
+#include "bench/variants.h"
 #include "ir/printer.h"
 #include "runtime/json.h"
 
@@ -32,11 +36,12 @@ namespace {
 const char* kUsage =
     "usage: tevo-bench --list\n"
     "       tevo-bench --system=peak|copy|onednn-sgemm|onednn-matmul|interp|jit|aot|profile|\n"
-    "                           write-tir\n"
+    "                           write-tir|agree\n"
     "                  [--case=NAME] [--threads=N] [--warmup=N] [--min-runs=N]\n"
     "                  [--max-runs=N] [--budget=SECONDS] [--check [--max-rel-err=X]]\n"
     "                  [--bytes=N]\n"
-    "                  [--library=LIB.so --aot-name=NAME] [--out=FILE.tir]\n";
+    "                  [--library=LIB.so --aot-name=NAME] [--out=FILE.tir]\n"
+    "                  [--pipeline=PASSES] [--with=CASE]\n";
 
 /// JSON object written field by field, in insertion order.
 class JsonLine {
@@ -135,6 +140,12 @@ void add_system_result(JsonLine& j, const SystemResult& r) {
   }
   if (r.check_rel_err >= 0)
     j.add("check_rel_err", r.check_rel_err);
+  if (r.nxn_buffers >= 0) {
+    j.add("nxn_buffers", r.nxn_buffers);
+    j.add("nxn_matmuls", r.nxn_matmuls);
+    j.add("conv_steps", r.conv_steps);
+    j.add("runtime_op_names", r.runtime_op_names);
+  }
 }
 
 /// Totals per step kind and the 15 most expensive steps.
@@ -210,14 +221,29 @@ void run(const Args& a, JsonLine& j) {
     j.add("outputs", static_cast<int64_t>(c.graph->outputs.size()));
     return;
   }
+  if (sys == "agree") {
+    Case other = make_case(a.get("with"));
+    double err = interp_agreement(c, other);
+    j.add("with", a.get("with"));
+    j.add("check_rel_err", err);
+    if (a.has("max-rel-err") && !(err <= std::stod(a.get("max-rel-err")))) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%.3g", err);
+      throw std::runtime_error(c.name + " and " + other.name + " differ on the interpreter: "
+                               "relative error " + buf + " above --max-rel-err");
+    }
+    return;
+  }
   if (sys == "profile") {
     add_profile(j, profile_case(c, threads, opts));
     return;
   }
+  if (sys == "jit")
+    j.add("pipeline", a.get("pipeline", "default"));
   if (sys == "interp")
     r = run_interp(c, opts, a.has("check"));
   else if (sys == "jit")
-    r = run_jit(c, threads, opts);
+    r = run_jit(c, JitOptions{threads, a.get("pipeline", "default")}, opts);
   else if (sys == "aot")
     r = run_aot(c, a.get("library"), a.get("aot-name"), threads, opts);
   else
@@ -249,6 +275,7 @@ int main(int argc, char** argv) {
     if (a.has("list")) {
       for (const std::string& n : case_names())
         std::printf("%s\n", n.c_str());
+      std::printf("%s\n", variant_usage().c_str());
       std::printf("cpu_backend %s\n", have_cpu_backend() ? "yes" : "no");
       return 0;
     }

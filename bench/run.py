@@ -7,6 +7,11 @@ oneDNN alone (sgemm cases), and the f64 reference interpreter where it finishes 
 reasonable time (one run, single-threaded, with a tevo-vs-interpreter check). The
 machine's FMA peak and copy bandwidth are measured in the same run. Prints one table,
 writes bench/results/<YYYY-MM-DD>.json and, with --update-docs, docs/PERFORMANCE.md.
+
+Two suites: "issue4" (the cases above) and "variants" (issue 5: linear attention, causal
+softmax attention and long convolution over a sweep of N; run_variants.py), both by
+default; --suite selects one (its JSON is then <date>-<suite>.json, and --update-docs
+rewrites only that suite's part of docs/PERFORMANCE.md).
 """
 import argparse
 import datetime
@@ -18,6 +23,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import run_variants
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -107,7 +114,8 @@ class Runner:
     def record(self, r, **kw):
         r.update(kw)
         self.results.append(r)
-        status = "ok" if r.get("ok") else "FAILED: " + r.get("error", "")
+        err = r.get("error", "")
+        status = "ok" if r.get("ok") else (err if err.startswith("skipped") else "FAILED: " + err)
         t = r.get("median_s")
         log(f"  {r.get('case') or '-':15} {r.get('system'):14} {r.get('threads')}t  "
             f"{'%.4g s' % t if t else '':12} {status if not r.get('ok') else ''}")
@@ -347,11 +355,12 @@ def profile_failures(run, targets):
     return lines
 
 
-def update_docs(path, text, command, date):
+def update_docs(path, text, command, date, begin=DOC_BEGIN, end=DOC_END, title=""):
+    """Replaces the text between `begin` and `end` (appends the block when absent)."""
     doc = open(path).read() if os.path.exists(path) else ""
-    block = (f"{DOC_BEGIN}\nLatest run ({date}), produced by `{command}`:\n\n{text}\n{DOC_END}")
-    if DOC_BEGIN in doc and DOC_END in doc:
-        doc = doc[:doc.index(DOC_BEGIN)] + block + doc[doc.index(DOC_END) + len(DOC_END):]
+    block = f"{begin}\n{title}Latest run ({date}), produced by `{command}`:\n\n{text}\n{end}"
+    if begin in doc and end in doc:
+        doc = doc[:doc.index(begin)] + block + doc[doc.index(end) + len(end):]
     else:
         doc = doc.rstrip() + "\n\n" + block + "\n"
     tmp = path + ".tmp"
@@ -382,12 +391,34 @@ def main():
                     help="time each plan step of the cases that miss a target")
     ap.add_argument("--update-docs", action="store_true",
                     help="rewrite the generated table in docs/PERFORMANCE.md")
+    ap.add_argument("--suite", choices=["all", "issue4", "variants"], default="all",
+                    help="which tables to measure: the issue-4 cases, the variants, or both")
+    v = ap.add_argument_group("variants suite")
+    v.add_argument("--variant-families", default=",".join(run_variants.FAMILIES),
+                   help="families to run (linattn, causal, longconv)")
+    v.add_argument("--variant-n", default="", help="N values for every family (default: each "
+                   "family's sweep)")
+    v.add_argument("--linattn-heads", default="1", help="linear attention heads, e.g. 1,4")
+    v.add_argument("--variant-limit", type=float, default=60,
+                   help="seconds one measurement may take (warm-up + minimum runs), predicted "
+                        "from smaller N; past it: skipped (limit)")
+    v.add_argument("--variant-mem-gib", type=float, default=8,
+                   help="predicted memory above which a measurement is skipped (memory)")
+    v.add_argument("--variant-warmup", type=int, default=1)
+    v.add_argument("--variant-min-runs", type=int, default=3)
+    v.add_argument("--no-torch", action="store_true", help="variants: tevo systems only")
     a = ap.parse_args()
     a.threads = [int(x) for x in a.threads.split(",")]
-    cases = a.cases.split(",")
+    cases = a.cases.split(",") if a.suite in ("all", "issue4") else []
     for c in cases:
         if c not in CASES:
             ap.error(f"unknown case '{c}' ({', '.join(CASES)})")
+    a.variant_families = a.variant_families.split(",") if a.suite != "issue4" else []
+    for f in a.variant_families:
+        if f not in run_variants.FAMILIES:
+            ap.error(f"unknown variant family '{f}' ({', '.join(run_variants.FAMILIES)})")
+    a.variant_n = [int(x) for x in a.variant_n.split(",")] if a.variant_n else []
+    a.linattn_heads = [int(x) for x in a.linattn_heads.split(",")]
     if not os.path.exists(os.path.join(a.build, "bench", "tevo-bench")):
         ap.error(f"{a.build}/bench/tevo-bench not found (build the tevo-bench target)")
     started = time.time()
@@ -395,26 +426,37 @@ def main():
     run = Runner(a)
     log(f"tevo bench: {cpu_model()}, {os.cpu_count()} cpus, threads {a.threads}, "
         f"load average {load_before[0]:.1f}")
-    for n in a.threads:
+    for n in a.threads if cases else []:
         run.machine(n)
     for c in cases:
         log(f"[{c}]")
         run.case(c)
-    rows, targets = build_rows(run.results, a.threads)
-    machine = machine_summary(run.results, a.threads)
+    issue4_results = list(run.results)
+    rows, targets = build_rows(issue4_results, a.threads)
+    machine = machine_summary(issue4_results, a.threads)
+    vr = run_variants.VariantRunner(run, a, log) if a.variant_families else None
+    vres = vr.run_all() if vr else []
     load_after = os.getloadavg()
-    text = table(rows, targets, machine) + (
-        f"; {run.cpu} ({os.cpu_count()} cpus); load average {load_before[0]:.1f} before, "
-        f"{load_after[0]:.1f} after; git {git_rev()}.")
-    failed = sorted({(r.get("system"), r.get("error", "")) for r in run.results if not ok(r)})
-    if failed:
-        text += "\n\nNot measured: " + "; ".join(f"{s}: {e}" for s, e in failed) + "."
-    if a.profile:
-        prof = profile_failures(run, targets)
-        if prof:
-            text += "\n\nWhere the time goes in the cases that miss a target (executor step " \
-                    "times, `tevo-bench --system=profile`):\n" + "\n".join(prof)
-    print(text)
+    footer = (f"{run.cpu} ({os.cpu_count()} cpus); load average {load_before[0]:.1f} before, "
+              f"{load_after[0]:.1f} after; git {git_rev()}.")
+    text = ""
+    if cases:
+        text = table(rows, targets, machine) + "; " + footer
+        failed = sorted({(r.get("system"), r.get("error", "")) for r in issue4_results if not ok(r)})
+        if failed:
+            text += "\n\nNot measured: " + "; ".join(f"{s}: {e}" for s, e in failed) + "."
+        if a.profile:
+            prof = profile_failures(run, targets)
+            if prof:
+                text += "\n\nWhere the time goes in the cases that miss a target (executor step " \
+                        "times, `tevo-bench --system=profile`):\n" + "\n".join(prof)
+        print(text)
+    vrows = run_variants.build_rows(vres, a)
+    vtargets = run_variants.targets(vrows, vres)
+    vtext = ""
+    if a.variant_families:
+        vtext = run_variants.table(vrows, vtargets, vres, a) + "\n\n" + footer
+        print(("\n" if text else "") + vtext)
     date = datetime.date.today().isoformat()
     command = "make bench" if os.environ.get("TEVO_BENCH_FROM_MAKE") else \
         "python3 bench/run.py " + " ".join(sys.argv[1:])
@@ -426,15 +468,26 @@ def main():
                tevo_env={k: v for k, v in run.tevo_env.items() if k.startswith("OMP_")},
                loadavg=dict(before=load_before, after=load_after),
                machine=machine, rows=rows, targets=targets, measurements=run.results,
-               elapsed_s=time.time() - started, table=text)
+               elapsed_s=time.time() - started, table=text, suite=a.suite,
+               variants=dict(rows=[r for r, _ in vrows], targets=vtargets, table=vtext,
+                             sdpa_python=vr.sdpa_python if vr else None,
+                             limit_s=a.variant_limit, mem_cap_gib=a.variant_mem_gib,
+                             no_rewrites_pipeline=run_variants.NO_REWRITES_PIPELINE,
+                             timing=dict(warmup=a.variant_warmup, min_runs=a.variant_min_runs,
+                                         max_runs=a.max_runs, budget_s=a.budget)))
     os.makedirs(a.results, exist_ok=True)
-    out = os.path.join(a.results, f"{date}.json")
+    out = os.path.join(a.results, f"{date}.json" if a.suite == "all" else f"{date}-{a.suite}.json")
     with open(out + ".tmp", "w") as f:
         json.dump(doc, f, indent=1)
     os.replace(out + ".tmp", out)
     log(f"wrote {out} ({time.time() - started:.0f} s)")
     if a.update_docs:
-        update_docs(os.path.join(ROOT, "docs", "PERFORMANCE.md"), text, command, date)
+        path = os.path.join(ROOT, "docs", "PERFORMANCE.md")
+        if cases:
+            update_docs(path, text, command, date)
+        if a.variant_families:
+            update_docs(path, vtext, command, date, run_variants.DOC_BEGIN, run_variants.DOC_END,
+                        run_variants.DOC_TITLE)
         log("updated docs/PERFORMANCE.md")
     return 0
 

@@ -48,10 +48,8 @@ struct Outputs {
   }
 };
 
-#ifdef TEVO_BENCH_HAVE_CPU
 /// max |got - ref| / max |ref| of one output (float outputs; exact for others).
-double rel_err(const Array& ref, const ir::TensorType& t, const std::vector<uint8_t>& got) {
-  Array g = Array::from_bytes(t, got.data());
+double rel_err(const Array& ref, const Array& g) {
   double num = 0, den = 0;
   for (int64_t i = 0; i < ref.numel(); ++i) {
     if (std::isnan(ref[i]) != std::isnan(g[i]))
@@ -61,6 +59,30 @@ double rel_err(const Array& ref, const ir::TensorType& t, const std::vector<uint
     den = std::max(den, std::abs(ref[i]));
   }
   return num / std::max(den, 1e-30);
+}
+
+#ifdef TEVO_BENCH_HAVE_CPU
+double rel_err(const Array& ref, const ir::TensorType& t, const std::vector<uint8_t>& got) {
+  return rel_err(ref, Array::from_bytes(t, got.data()));
+}
+
+/// The form statistics of SystemResult for a plan of a variant case of length n.
+void describe_plan(const rt::Plan& p, int64_t n, SystemResult& r) {
+  const int64_t nxn_bytes = n * n * 4;
+  r.nxn_buffers = 0;
+  for (const rt::Buffer& b : p.buffers)
+    r.nxn_buffers += b.storage == rt::Storage::Arena && b.bytes >= nxn_bytes ? 1 : 0;
+  auto square = [n](const rt::StridedDesc& d) {
+    size_t k = d.dims.size();
+    return k >= 2 && d.dims[k - 1] == n && d.dims[k - 2] == n;
+  };
+  r.nxn_matmuls = 0;
+  for (const rt::MatmulStep& m : p.matmuls)
+    r.nxn_matmuls += square(m.a) || square(m.b) || square(m.c) ? 1 : 0;
+  r.conv_steps = static_cast<int64_t>(p.convs.size());
+  for (const rt::Step& st : p.steps)
+    if (st.kind == rt::Step::Kind::RuntimeOp)
+      r.runtime_op_names += (r.runtime_op_names.empty() ? "" : ",") + p.runtime_ops[st.index].op;
 }
 #endif
 
@@ -96,12 +118,32 @@ SystemResult run_interp(const Case& c, const TimingOptions& opts, bool check) {
   return r;
 }
 
-SystemResult run_jit(const Case& c, int threads, const TimingOptions& opts) {
+double interp_agreement(const Case& a, const Case& b) {
+  const auto &ia = a.graph->inputs(), &ib = b.graph->inputs();
+  bool same = ia.size() == ib.size() && a.graph->outputs.size() == b.graph->outputs.size();
+  for (size_t i = 0; same && i < ia.size(); ++i)
+    same = ia[i]->name == ib[i]->name && ia[i]->type == ib[i]->type;
+  for (size_t i = 0; same && i < a.graph->outputs.size(); ++i)
+    same = a.graph->outputs[i]->type == b.graph->outputs[i]->type;
+  if (!same)
+    throw std::runtime_error(a.name + " and " + b.name + " differ in their inputs or outputs");
+  std::vector<Array> in = input_arrays(a);
+  std::vector<Array> ra = ir::interp::run(*a.graph, in), rb = ir::interp::run(*b.graph, in);
+  double worst = 0;
+  for (size_t i = 0; i < ra.size(); ++i)
+    worst = std::max(worst, rel_err(rb[i], ra[i]));
+  return worst;
+}
+
+SystemResult run_jit(const Case& c, const JitOptions& jit, const TimingOptions& opts) {
 #ifdef TEVO_BENCH_HAVE_CPU
   SystemResult r;
   cpu::CompileOptions co;
-  co.threads = threads;
+  co.threads = jit.threads;
+  co.pipeline = jit.pipeline;
   auto exe = cpu::compile(*c.graph, co);
+  if (c.seq > 0)
+    describe_plan(exe->plan(), c.seq, r);
   cpu::ExecStats st = exe->stats();
   r.compile_s = st.compile_seconds;
   r.arena_bytes = st.arena_bytes;
@@ -113,7 +155,7 @@ SystemResult run_jit(const Case& c, int threads, const TimingOptions& opts) {
   r.timing = measure([&] { exe->run(ip.data(), o.ptrs.data()); }, opts);
   return r;
 #else
-  (void)c, (void)threads, (void)opts;
+  (void)c, (void)jit, (void)opts;
   throw std::runtime_error("unavailable: tevo-bench was built without the CPU backend");
 #endif
 }

@@ -21,6 +21,19 @@ struct SystemResult {
   /// Interpreter run with check: max |tevo - interp| / max |interp| over each output
   /// (the worst output); -1 when not checked.
   double check_rel_err = -1;
+  /// JIT, variant cases (Case::seq = N > 0): what the compiled plan computes, to tell the
+  /// form the compiler chose. nxn_buffers: scratch buffers of at least N x N f32 (a
+  /// materialised score / left-product matrix); nxn_matmuls: matmul steps with an N x N
+  /// operand or result; conv_steps: oneDNN convolutions; runtime_op_names: the runtime
+  /// kernels' op names in step order, comma-separated.
+  int64_t nxn_buffers = -1, nxn_matmuls = -1, conv_steps = -1;
+  std::string runtime_op_names;
+};
+
+/// How the JIT compiles: CompileOptions::threads and CompileOptions::pipeline.
+struct JitOptions {
+  int threads = 1;
+  std::string pipeline = "default";
 };
 
 /// True when this binary was built with the CPU backend (tevo_cpu).
@@ -31,9 +44,15 @@ bool have_cpu_backend();
 /// interpreter.
 SystemResult run_interp(const Case& c, const TimingOptions& opts, bool check);
 
-/// cpu::compile on `threads` threads, then the pointer form of run() timed. Throws
-/// std::runtime_error("unavailable: ...") without the CPU backend.
-SystemResult run_jit(const Case& c, int threads, const TimingOptions& opts);
+/// cpu::compile with `jit` (threads, pipeline), then the pointer form of run() timed.
+/// Throws std::runtime_error("unavailable: ...") without the CPU backend.
+SystemResult run_jit(const Case& c, const JitOptions& jit, const TimingOptions& opts);
+
+/// Runs `a` and `b` on the interpreter, both on a's inputs (their graphs must take the
+/// same inputs: names, types, order), and returns the worst max |a - b| / max |b| over
+/// the outputs: do two forms of a variant compute the same function? Throws
+/// std::runtime_error when the inputs or outputs do not correspond.
+double interp_agreement(const Case& a, const Case& b);
 
 /// Loads `library` (tevo compile --emit=shared of this case's graph, entry points
 /// `<name>_create/_run/_last_error/_destroy`) and times `<name>_run`.

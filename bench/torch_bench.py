@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """torch_bench.py: the PyTorch side of tevo's benchmark suite, one case per process.
 
-Same case names, shapes and timing rule as tevo-bench (bench/cases.cpp, bench/timing.cpp):
+Same case names, shapes and timing rule as tevo-bench (bench/cases.cpp, bench/variants.cpp,
+bench/timing.cpp):
 warm-up runs, then the median of N wall-clock runs (N between --min-runs and --max-runs,
 as many as fit in --budget seconds). Prints one JSON line. Peak memory is the process's
 VmHWM; baseline_rss_bytes is VmRSS after `import torch` and set_num_threads, before the
@@ -96,9 +97,78 @@ def block_flops(B, T, C):
     return 2.0 * B * T * C * 12 * C + 4.0 * B * T * T * C
 
 
+def parse_variant(name):
+    """(family, form, width, n) of a variant case name (bench/variants.h), else None."""
+    parts = name.split("-")
+    if len(parts) != 4 or parts[0] not in ("linattn", "causal", "longconv"):
+        return None
+    family, form, w, n = parts
+    forms = dict(linattn=("naive", "right"), causal=("naive", "sdpa"),
+                 longconv=("direct", "fft"))[family]
+    prefix = "d" if family == "longconv" else "h"
+    if form not in forms or not w.startswith(prefix) or not n.startswith("n") \
+            or not w[1:].isdigit() or not n[1:].isdigit() or int(w[1:]) < 1 or int(n[1:]) < 1:
+        raise SystemExit(f"torch_bench.py: bad variant case '{name}'")
+    return family, form, int(w[1:]), int(n[1:])
+
+
+def make_variant(family, form, w, n, gen):
+    """The variant cases as bench/variants.cpp writes them, in PyTorch eager (no autograd)."""
+    if family == "linattn":
+        d = m = 64
+        q, k, v = uniform(1, w, n, d, gen=gen), uniform(1, w, n, d, gen=gen), uniform(1, w, n, m, gen=gen)
+        ones = torch.ones(1, w, n, 1)
+        info = dict(shape=f"B1 H{w} N{n} d=m=64")
+
+        def phi(x):
+            return F.elu(x) + 1
+
+        def naive():
+            a = phi(q) @ phi(k).transpose(-2, -1)
+            return (a / a.sum(-1, keepdim=True)) @ v
+
+        def right():
+            nd = phi(q) @ (phi(k).transpose(-2, -1) @ torch.cat([v, ones], -1))
+            return nd[..., :m] / nd[..., m:]
+        return (naive if form == "naive" else right), info
+    if family == "causal":
+        q, k, v = (uniform(1, w, n, 64, gen=gen) for _ in range(3))
+        info = dict(shape=f"B1 H{w} N{n} d=64")
+        if form == "sdpa":
+            if not hasattr(F, "scaled_dot_product_attention"):
+                raise RuntimeError(f"unavailable: torch {torch.__version__} has no "
+                                   "scaled_dot_product_attention (torch >= 2 needed)")
+            return (lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True)), info
+        keep = torch.tril(torch.ones(n, n, dtype=torch.bool))
+        scale = 1.0 / math.sqrt(64)
+
+        def naive():
+            s = (q @ k.transpose(-2, -1)) * scale
+            s = s.masked_fill(~keep, float("-inf"))
+            return torch.softmax(s, dim=-1) @ v
+        return naive, info
+    x, h = uniform(1, w, n, gen=gen), uniform(w, n, gen=gen)
+    info = dict(shape=f"B1 D{w} N{n} kernel N, causal")
+    if form == "direct":  # conv1d is a correlation: the taps are h reversed
+        return (lambda: F.conv1d(F.pad(x, (n - 1, 0)), h.flip(-1).unsqueeze(1), groups=w)), info
+
+    def fft():
+        y = torch.fft.irfft(torch.fft.rfft(x, n=2 * n) * torch.fft.rfft(h, n=2 * n), n=2 * n)
+        return y[..., :n]
+    return fft, info
+
+
 def make_case(name):
     """Returns (fn, info): fn runs the case once; info has shape/flops/bytes."""
     gen = torch.Generator().manual_seed(1)
+    variant = parse_variant(name)
+    if variant:
+        fn, info = make_variant(*variant, gen)
+
+        def no_grad():
+            with torch.no_grad():
+                return fn()
+        return no_grad, info
     if name.startswith("sgemm"):
         n = int(name[5:])
         a, b = uniform(n, n, gen=gen), uniform(n, n, gen=gen)
@@ -205,7 +275,8 @@ def main():
             out["gbps"] = info["bytes"] / med * 1e-9
         out["ok"] = True
     except Exception as e:  # reported in the table, never a traceback in the middle of it
-        out.update(ok=False, error=f"{type(e).__name__}: {e}")
+        msg = str(e)
+        out.update(ok=False, error=msg if msg.startswith("unavailable:") else f"{type(e).__name__}: {msg}")
     out["peak_rss_bytes"] = status_bytes("VmHWM")
     print(json.dumps(out))
     return 0 if out["ok"] else 1
