@@ -11,6 +11,48 @@ void RewriteCtx::replace(ir::Value* from, ir::Value* to) {
   g_.replace_all_uses(from, to);
 }
 
+ir::Value* Tentative::op(ir::OpKind k, std::vector<ir::Value*> operands,
+                         const ir::AttrList& attrs) {
+  return op_before(*before_, k, std::move(operands), attrs);
+}
+
+ir::Value* Tentative::op_before(const ir::Node& before, ir::OpKind k,
+                                std::vector<ir::Value*> operands, const ir::AttrList& attrs,
+                                std::string name) {
+  if (failed())
+    return nullptr;
+  for (const ir::Value* v : operands)
+    if (!v) {
+      fail("an operand could not be built");
+      return nullptr;
+    }
+  ir::Builder b(g_);
+  b.set_insertion_before(&before);
+  auto n = b.try_create(k, std::move(operands), attrs, before.loc, std::move(name));
+  if (!n) {
+    fail(n.error().message);
+    return nullptr;
+  }
+  created_.push_back(*n);
+  cost_ += ir::node_cost(**n);
+  return (*n)->result(0);
+}
+
+ir::Value* Tentative::reshape(ir::Value* v, std::vector<int64_t> to) {
+  if (v && v->type.shape.to_vector() == to)
+    return v;
+  return op(ir::OpKind::Reshape, {v}, {{"shape", std::move(to)}});
+}
+
+void Tentative::discard() {
+  std::unordered_set<const ir::Node*> made(created_.begin(), created_.end());
+  std::vector<bool> keep;
+  for (const auto& n : g_.nodes())
+    keep.push_back(made.count(n.get()) == 0);
+  g_.erase_nodes_if_not(keep);
+  created_.clear();
+}
+
 size_t erase_dead_nodes(ir::Graph& g) {
   std::unordered_set<const ir::Value*> live(g.outputs.begin(), g.outputs.end());
   const auto& nodes = g.nodes();

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "ir/builder.h"
+#include "ir/cost.h"
 #include "ir/graph.h"
 #include "passes/pass.h"
 #include "passes/pattern.h"
@@ -94,6 +95,49 @@ using PatternList = std::vector<std::unique_ptr<RewritePattern>>;
 /// remarks and options. Returns true when the graph changed.
 bool apply_patterns(ir::Graph& g, const PatternList& patterns, PassContext& ctx,
                     std::string_view pass);
+
+/// Nodes a pattern builds tentatively (to price a form, or before it knows the whole
+/// form is legal): each goes before a given node; a failure to build is recorded rather
+/// than thrown; discard() removes exactly what was built (they must be unused).
+class Tentative {
+public:
+  Tentative(ir::Graph& g, const ir::Node& before) : g_(g), before_(&before) {}
+
+  /// Builds before the default node; nullptr (and failed()) when the op rejects the
+  /// operands, or when an operand is nullptr (an earlier failure).
+  ir::Value* op(ir::OpKind k, std::vector<ir::Value*> operands, const ir::AttrList& attrs = {});
+  /// The same, before `before`.
+  ir::Value* op_before(const ir::Node& before, ir::OpKind k, std::vector<ir::Value*> operands,
+                       const ir::AttrList& attrs = {}, std::string name = {});
+  /// `v` reshaped to `to` (v itself when it already has that shape).
+  ir::Value* reshape(ir::Value* v, std::vector<int64_t> to);
+
+  ir::Graph& graph() {
+    return g_;
+  }
+  bool failed() const {
+    return !error_.empty();
+  }
+  const std::string& error() const {
+    return error_;
+  }
+  void fail(std::string why) {
+    if (error_.empty())
+      error_ = std::move(why);
+  }
+  /// Summed cost of the nodes built.
+  const ir::Cost& cost() const {
+    return cost_;
+  }
+  void discard();
+
+private:
+  ir::Graph& g_;
+  const ir::Node* before_;
+  std::vector<const ir::Node*> created_;
+  ir::Cost cost_;
+  std::string error_;
+};
 
 /// Removes nodes whose results are all unused (repeatedly); returns how many.
 size_t erase_dead_nodes(ir::Graph& g);

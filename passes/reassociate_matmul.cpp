@@ -41,6 +41,8 @@ using ir::OpKind;
 using ir::Value;
 
 constexpr std::string_view kPass = "reassociate-matmul";
+/// Name of the masked product inside a chunked scan's chunks (never rewritten again).
+constexpr std::string_view kIntraChunk = "intra_chunk";
 
 // ---- analysis of the uses of S ----
 
@@ -55,6 +57,7 @@ struct ChainUse {
   enum class Kind { Matmul, Sum, Mean } kind;
   Node* node;
   std::vector<Scaling> scalings;
+  bool causal = false; ///< a tril (k = 0) of the square product sits on the chain
 };
 
 struct Analysis {
@@ -103,8 +106,8 @@ std::string blocker_text(const Node& u) {
   switch (u.op) {
   case OpKind::Tril:
   case OpKind::Triu:
-    return fmt::format("the causal mask ({}) between the matmuls needs the chunked-scan form, "
-                       "which is not implemented yet",
+    return fmt::format("a {} mask other than one causal tril (k = 0) of a square product, "
+                       "between the matmuls, makes the right product illegal",
                        u.def().name);
   case OpKind::Mul:
   case OpKind::Div:
@@ -117,7 +120,16 @@ std::string blocker_text(const Node& u) {
   }
 }
 
-void explore(Value* v, std::vector<Scaling> chain, const UseInfo& uses, Analysis& a) {
+/// tril(x) with k = 0 over a square product: the causal mask of linear attention.
+bool is_causal_tril(const Node& u) {
+  if (u.op != OpKind::Tril || u.attrs.i64("k") != 0)
+    return false;
+  const ir::Shape& s = u.result(0)->type.shape;
+  return s.rank() >= 2 && s.dim(s.rank() - 1) == s.dim(s.rank() - 2);
+}
+
+void explore(Value* v, std::vector<Scaling> chain, const UseInfo& uses, Analysis& a,
+             bool causal = false) {
   if (uses.is_output(v) && a.blocker.empty())
     a.blocker = "the product is a graph output, so it stays materialised";
   for (const UseInfo::Use& u : uses.uses(v)) {
@@ -127,12 +139,17 @@ void explore(Value* v, std::vector<Scaling> chain, const UseInfo& uses, Analysis
         a.scalings.push_back(&n);
       std::vector<Scaling> next = chain;
       next.push_back({&n, u.operand});
-      explore(n.result(0), std::move(next), uses, a);
+      explore(n.result(0), std::move(next), uses, a, causal);
+    } else if (is_causal_tril(n) && !causal) {
+      // Row scalings commute with the mask; the uses below it take the chunked-scan form.
+      a.scalings.push_back(&n);
+      explore(n.result(0), chain, uses, a, true);
     } else if (n.op == OpKind::Matmul && u.operand == 0) {
-      a.uses.push_back({ChainUse::Kind::Matmul, &n, chain});
-    } else if (reduces_last_axis(n)) {
-      a.uses.push_back(
-          {n.op == OpKind::Sum ? ChainUse::Kind::Sum : ChainUse::Kind::Mean, &n, chain});
+      a.uses.push_back({ChainUse::Kind::Matmul, &n, chain, causal});
+    } else if (n.op == OpKind::Sum && reduces_last_axis(n)) {
+      a.uses.push_back({ChainUse::Kind::Sum, &n, chain, causal});
+    } else if (n.op == OpKind::Mean && reduces_last_axis(n) && !causal) {
+      a.uses.push_back({ChainUse::Kind::Mean, &n, chain, causal});
     } else {
       if (a.blocker.empty())
         a.blocker = blocker_text(n);
@@ -140,65 +157,16 @@ void explore(Value* v, std::vector<Scaling> chain, const UseInfo& uses, Analysis
       // the remark can say what the rewrite would have saved (a near-match).
       if (n.num_results() == 1 && n.result(0)->type.shape == v->type.shape &&
           a.looked_past.insert(&n).second)
-        explore(n.result(0), chain, uses, a);
+        explore(n.result(0), chain, uses, a, causal);
     }
   }
 }
 
 // ---- building and pricing ----
 
-/// Builds nodes before a position and remembers them, so a trial can be priced and
-/// then either kept or removed again.
-class Trial {
-public:
-  explicit Trial(ir::Graph& g) : g_(g) {}
-
-  ir::Graph& graph() {
-    return g_;
-  }
-  /// Marks the trial as failed (a form that cannot be built with these types).
-  void fail() {
-    failed_ = true;
-  }
-
-  Value* op(const Node& before, OpKind k, std::vector<Value*> operands,
-            const ir::AttrList& attrs, const ir::Loc& loc) {
-    ir::Builder b(g_);
-    b.set_insertion_before(&before);
-    auto n = b.try_create(k, std::move(operands), attrs, loc);
-    if (!n) {
-      failed_ = true;
-      return nullptr;
-    }
-    created_.insert(*n);
-    cost_ += ir::node_cost(**n);
-    return (*n)->result(0);
-  }
-  bool failed() const {
-    return failed_;
-  }
-  const ir::Cost& cost() const {
-    return cost_;
-  }
-  /// Removes every node built (they must be unused).
-  void discard() {
-    std::vector<bool> keep;
-    for (const auto& n : g_.nodes())
-      keep.push_back(created_.count(n.get()) == 0);
-    g_.erase_nodes_if_not(keep);
-    created_.clear();
-  }
-
-private:
-  ir::Graph& g_;
-  std::unordered_set<const Node*> created_;
-  ir::Cost cost_;
-  bool failed_ = false;
-};
-
 /// Re-applies `scalings` (inner to outer) to `x`, each operand other than the chain
 /// value mapped through `subst`.
-Value* rescale(Trial& t, const Node& before, Value* x, const std::vector<Scaling>& scalings,
+Value* rescale(Tentative& t, const Node& before, Value* x, const std::vector<Scaling>& scalings,
                const std::unordered_map<const Value*, Value*>& subst) {
   for (const Scaling& sc : scalings) {
     if (!x)
@@ -214,13 +182,81 @@ Value* rescale(Trial& t, const Node& before, Value* x, const std::vector<Scaling
         other = it->second;
       ops = sc.chain == 0 ? std::vector<Value*>{x, other} : std::vector<Value*>{other, x};
     }
-    x = t.op(before, s.op, std::move(ops), {}, s.loc);
+    x = t.op_before(before, s.op, std::move(ops), {});
   }
   return x;
 }
 
 std::string flops_text(double f) {
   return ir::format_flops(f);
+}
+
+// ---- the causal (tril-masked) forms ----
+
+std::vector<int64_t> swap_last2_perm(int64_t r) {
+  std::vector<int64_t> perm;
+  for (int64_t i = 0; i < r; ++i)
+    perm.push_back(i);
+  std::swap(perm[static_cast<size_t>(r - 2)], perm[static_cast<size_t>(r - 1)]);
+  return perm;
+}
+
+/// Batch dims shared by every operand, or nullopt (the chunked forms reshape them).
+std::optional<std::vector<int64_t>> common_batch(std::initializer_list<const Value*> vs) {
+  std::optional<std::vector<int64_t>> b;
+  for (const Value* v : vs) {
+    auto d = v->type.shape.to_vector();
+    std::vector<int64_t> head(d.begin(), d.end() - 2);
+    if (b && *b != head)
+      return std::nullopt;
+    b = head;
+  }
+  return b;
+}
+
+/// tril(A B) C as a chunked scan with chunk c (N % c == 0): inside a chunk the masked
+/// left product, across chunks the exclusive prefix sum of the chunks' B C states.
+/// O(N c (m + d) + N m d) work, nothing N x N.
+Value* chunked_causal_product(Tentative& t, const Node& at, Value* A, Value* B, Value* C,
+                              int64_t c) {
+  auto batch = common_batch({A, B, C});
+  if (!batch || c <= 0) {
+    t.fail("the causal operands do not share their batch dims");
+    return nullptr;
+  }
+  const ir::Shape& as = A->type.shape;
+  int64_t r = as.rank(), n = as.dim(r - 2), m = as.dim(r - 1);
+  int64_t d = C->type.shape.dim(r - 1), nc = n / c;
+  auto with = [&](std::initializer_list<int64_t> tail) {
+    std::vector<int64_t> v = *batch;
+    v.insert(v.end(), tail);
+    return v;
+  };
+  Value* bt = t.op_before(at, OpKind::Transpose, {B}, {{"perm", swap_last2_perm(r)}});
+  Value* ac = t.op_before(at, OpKind::Reshape, {A}, {{"shape", with({nc, c, m})}});
+  Value* kc = t.op_before(at, OpKind::Reshape, {bt}, {{"shape", with({nc, c, m})}});
+  Value* kct = t.op_before(at, OpKind::Transpose, {kc}, {{"perm", swap_last2_perm(r + 1)}});
+  Value* cc = t.op_before(at, OpKind::Reshape, {C}, {{"shape", with({nc, c, d})}});
+  // Named so that this pass leaves it alone: it is already the scan's intra-chunk part.
+  Value* sc = t.op_before(at, OpKind::Matmul, {ac, kct}, {}, std::string(kIntraChunk));
+  Value* lc = t.op_before(at, OpKind::Tril, {sc});
+  Value* intra = t.op_before(at, OpKind::Matmul, {lc, cc});
+  Value* kv = t.op_before(at, OpKind::Matmul, {kct, cc});
+  Value* state = t.op_before(at, OpKind::Cumsum, {kv},
+                             {{"axis", r - 2}, {"exclusive", true}});
+  Value* inter = t.op_before(at, OpKind::Matmul, {ac, state});
+  Value* sum = t.op_before(at, OpKind::Add, {intra, inter});
+  return t.op_before(at, OpKind::Reshape, {sum}, {{"shape", with({n, d})}});
+}
+
+/// Row sums of tril(A B): row i is A_i . (prefix sum of B's columns up to i). O(N m).
+Value* causal_row_sum(Tentative& t, const Node& at, Value* A, Value* B) {
+  int64_t r = A->type.shape.rank();
+  Value* pre = t.op_before(at, OpKind::Cumsum, {B}, {{"axis", r - 1}});
+  Value* pt = t.op_before(at, OpKind::Transpose, {pre}, {{"perm", swap_last2_perm(r)}});
+  Value* prod = t.op_before(at, OpKind::Mul, {A, pt});
+  return t.op_before(at, OpKind::Sum, {prod},
+                     {{"axes", std::vector<int64_t>{-1}}, {"keepdims", true}});
 }
 
 // ---- right-product ----
@@ -239,6 +275,10 @@ public:
     Value* A = s.operand(0);
     Value* B = s.operand(1);
     if (A->type.shape.rank() < 2 || B->type.shape.rank() < 2)
+      return Outcome::no_match();
+    const std::string& nm = s.result(0)->name;
+    if (nm.size() >= kIntraChunk.size() &&
+        nm.compare(nm.size() - kIntraChunk.size(), kIntraChunk.size(), kIntraChunk) == 0)
       return Outcome::no_match();
     Analysis an;
     explore(s.result(0), {}, ctx.uses(), an);
@@ -260,9 +300,35 @@ public:
     for (const ChainUse& u : an.uses)
       left += ir::node_cost(*u.node);
 
-    Trial t(ctx.graph());
+    // Causal uses take a chunked scan; its chunk size is chosen by cost too.
+    bool causal = std::any_of(an.uses.begin(), an.uses.end(), [](const ChainUse& u) {
+      return u.causal && u.kind == ChainUse::Kind::Matmul;
+    });
+    int64_t chunk = 0;
+    if (causal) {
+      double best = 0;
+      for (int64_t c : {8, 16, 32, 64, 128, 256}) {
+        if (c >= n || n % c != 0)
+          continue;
+        Tentative trial(ctx.graph(), ctx.root());
+        std::vector<std::pair<Value*, Value*>> ignored;
+        build_right(trial, an, A, B, ignored, c);
+        double sec = ir::estimate_seconds(trial.cost());
+        bool ok = !trial.failed();
+        trial.discard();
+        if (ok && (chunk == 0 || sec < best)) {
+          chunk = c;
+          best = sec;
+        }
+      }
+      if (chunk == 0 && an.blocker.empty())
+        return Outcome::missed(fmt::format("causal product of length N={}: no chunk size in "
+                                           "8..256 divides it, so the chunked scan is not used",
+                                           n));
+    }
+    Tentative t(ctx.graph(), ctx.root());
     std::vector<std::pair<Value*, Value*>> repl; // old -> new
-    build_right(t, an, A, B, repl);
+    build_right(t, an, A, B, repl, chunk);
     if (t.failed()) {
       t.discard();
       return Outcome::no_match();
@@ -284,17 +350,18 @@ public:
     }
     for (auto& [from, to] : repl)
       ctx.replace(from, to);
+    std::string form = chunk ? fmt::format("chunked causal scan (chunk {})", chunk)
+                             : std::string("right product");
     return Outcome::applied(fmt::format(
-        "right product: {}, cost {} (right) vs {} (left); the {} product ({}) is no longer "
-        "materialised",
-        sizes, right_flops, left_flops, s.result(0)->type.shape.str(),
+        "{}: {}, cost {} (right) vs {} (left); the {} product ({}) is no longer materialised",
+        form, sizes, right_flops, left_flops, s.result(0)->type.shape.str(),
         ir::format_bytes(static_cast<double>(s.result(0)->type.bytes()))));
   }
 
 private:
   /// Builds the right form of every use into `t` and records the replacements.
-  static void build_right(Trial& t, const Analysis& an, Value* A, Value* B,
-                          std::vector<std::pair<Value*, Value*>>& repl) {
+  static void build_right(Tentative& t, const Analysis& an, Value* A, Value* B,
+                          std::vector<std::pair<Value*, Value*>>& repl, int64_t chunk) {
     // Ones-column trick: one matmul use and sum uses whose results are only used by
     // that use's chain, or after it, share one product with [C | 1].
     const ChainUse* mm = nullptr;
@@ -308,7 +375,8 @@ private:
     std::unordered_set<const Node*> joined;
     if (matmuls == 1)
       for (const ChainUse& u : an.uses)
-        if (u.kind == ChainUse::Kind::Sum && u.scalings.empty() && joinable(u, *mm, t.graph()))
+        if (u.kind == ChainUse::Kind::Sum && u.scalings.empty() && !u.causal && !mm->causal &&
+            joinable(u, *mm, t.graph()))
           joined.insert(u.node);
 
     // Separate sums/means first (at their own positions: they may feed the scalings).
@@ -316,13 +384,18 @@ private:
       if (u.kind == ChainUse::Kind::Matmul || joined.count(u.node))
         continue;
       OpKind red = u.kind == ChainUse::Kind::Sum ? OpKind::Sum : OpKind::Mean;
-      Value* sb = t.op(*u.node, red, {B}, {{"axes", std::vector<int64_t>{-1}}, {"keepdims", true}},
-                       u.node->loc);
-      Value* x = sb ? t.op(*u.node, OpKind::Matmul, {A, sb}, {}, u.node->loc) : nullptr;
+      Value* x = nullptr;
+      if (u.causal) {
+        x = causal_row_sum(t, *u.node, A, B);
+      } else {
+        Value* sb = t.op_before(*u.node, red, {B},
+                                {{"axes", std::vector<int64_t>{-1}}, {"keepdims", true}});
+        x = t.op_before(*u.node, OpKind::Matmul, {A, sb});
+      }
       x = rescale(t, *u.node, x, u.scalings, subst);
       x = fit(t, *u.node, x, u.node->result(0));
       if (!x) {
-        t.fail();
+        t.fail("the reassociated form does not have the original type");
         return;
       }
       repl.emplace_back(u.node->result(0), x);
@@ -340,13 +413,12 @@ private:
         int64_t d = cs.dim(cs.rank() - 1);
         std::vector<int64_t> ones_shape = cs.to_vector();
         ones_shape.back() = 1;
-        Value* ones = t.op(U, OpKind::Full, {},
-                           {{"shape", ones_shape}, {"dtype", C->type.dtype}, {"value", 1.0}},
-                           U.loc);
-        Value* c1 = ones ? t.op(U, OpKind::Concat, {C, ones}, {{"axis", int64_t{-1}}}, U.loc)
+        Value* ones = t.op_before(U, OpKind::Full, {},
+                           {{"shape", ones_shape}, {"dtype", C->type.dtype}, {"value", 1.0}});
+        Value* c1 = ones ? t.op_before(U, OpKind::Concat, {C, ones}, {{"axis", int64_t{-1}}})
                          : nullptr;
-        Value* bc = c1 ? t.op(U, OpKind::Matmul, {B, c1}, {}, U.loc) : nullptr;
-        Value* both = bc ? t.op(U, OpKind::Matmul, {A, bc}, {}, U.loc) : nullptr;
+        Value* bc = c1 ? t.op_before(U, OpKind::Matmul, {B, c1}, {}) : nullptr;
+        Value* both = bc ? t.op_before(U, OpKind::Matmul, {A, bc}, {}) : nullptr;
         auto cut = [&](int64_t lo, int64_t hi) -> Value* {
           if (!both)
             return nullptr;
@@ -354,26 +426,28 @@ private:
           std::vector<int64_t> starts(ends.size(), 0);
           starts.back() = lo;
           ends.back() = hi;
-          return t.op(U, OpKind::Slice, {both}, {{"starts", starts}, {"ends", ends}}, U.loc);
+          return t.op_before(U, OpKind::Slice, {both}, {{"starts", starts}, {"ends", ends}});
         };
         x = cut(0, d);
         Value* den = cut(d, d + 1);
         for (const Node* j : joined) {
           Value* dj = fit(t, U, den, j->result(0));
           if (!dj) {
-            t.fail();
+            t.fail("the reassociated form does not have the original type");
             return;
           }
           repl.emplace_back(j->result(0), dj);
           subst[j->result(0)] = dj;
         }
+      } else if (u.causal) {
+        x = chunked_causal_product(t, U, A, B, C, chunk);
       } else {
-        Value* bc = t.op(U, OpKind::Matmul, {B, C}, {}, U.loc);
-        x = bc ? t.op(U, OpKind::Matmul, {A, bc}, {}, U.loc) : nullptr;
+        Value* bc = t.op_before(U, OpKind::Matmul, {B, C}, {});
+        x = bc ? t.op_before(U, OpKind::Matmul, {A, bc}, {}) : nullptr;
       }
       x = rescale(t, U, x, u.scalings, subst);
       if (!x || !(x->type == U.result(0)->type)) {
-        t.fail();
+        t.fail("the reassociated form does not have the original type");
         return;
       }
       repl.emplace_back(U.result(0), x);
@@ -381,15 +455,14 @@ private:
   }
 
   /// x reshaped to `want`'s type when it only lacks/has the kept unit axis.
-  static Value* fit(Trial& t, const Node& before, Value* x, const Value* want) {
+  static Value* fit(Tentative& t, const Node& before, Value* x, const Value* want) {
     if (!x)
       return nullptr;
     if (x->type == want->type)
       return x;
     if (x->type.dtype != want->type.dtype || x->type.numel() != want->type.numel())
       return nullptr;
-    return t.op(before, OpKind::Reshape, {x}, {{"shape", want->type.shape.to_vector()}},
-                before.loc);
+    return t.op_before(before, OpKind::Reshape, {x}, {{"shape", want->type.shape.to_vector()}});
   }
 
   /// Whether sum use `s` can be computed by `mm`'s joint product: its result is used only
@@ -433,9 +506,9 @@ public:
     if (A->type.shape.rank() < 2 || B->type.shape.rank() < 2 || C->type.shape.rank() < 2)
       return Outcome::no_match();
     ir::Cost right = ir::node_cost(u) + ir::node_cost(*mt.node("t"));
-    Trial t(ctx.graph());
-    Value* ab = t.op(u, OpKind::Matmul, {A, B}, {}, u.loc);
-    Value* x = ab ? t.op(u, OpKind::Matmul, {ab, C}, {}, u.loc) : nullptr;
+    Tentative t(ctx.graph(), ctx.root());
+    Value* ab = t.op_before(u, OpKind::Matmul, {A, B}, {});
+    Value* x = ab ? t.op_before(u, OpKind::Matmul, {ab, C}, {}) : nullptr;
     if (t.failed() || !(x->type == u.result(0)->type)) {
       t.discard();
       return Outcome::no_match();

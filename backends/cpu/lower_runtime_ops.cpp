@@ -1,8 +1,9 @@
 // lower_runtime_ops.cpp: ops run by hand-written runtime kernels -> RuntimeOpStep.
 //
 // The attribute layout is the one runtime/kernels/kernels.h documents (iattrs/fattrs per
-// op); axes are passed normalised (non-negative). Operands keep their strided layouts
-// (views cost nothing here either); results are dense.
+// op); axes are passed normalised (non-negative), attention's mask as 0 none, 1 causal,
+// 2 sliding. Operands keep their strided layouts (views cost nothing here either);
+// results are dense.
 #include "backends/cpu/lower_internal.h"
 
 namespace tevo::cpu::detail {
@@ -29,6 +30,8 @@ bool is_runtime_op(ir::OpKind k) {
   case OpKind::RandomUniform:
   case OpKind::RandomNormal:
   case OpKind::Argmax:
+  case OpKind::Attention:
+  case OpKind::AttentionGrad:
     return true;
   default:
     return false;
@@ -64,6 +67,16 @@ void lower_runtime_op(Lowerer& L, const ir::Node& n) {
     s.iattrs = {a.i64("seed")};
     s.fattrs = {a.f64("mean"), a.f64("std")};
     break;
+  case OpKind::Attention:
+  case OpKind::AttentionGrad: {
+    const std::string& mask = a.get("mask").str();
+    s.iattrs = {mask == "causal" ? 1 : mask == "sliding" ? 2 : 0, a.i64("window"),
+                a.boolean("has_bias") ? 1 : 0, a.boolean("has_keep") ? 1 : 0};
+    if (n.op == OpKind::AttentionGrad)
+      s.iattrs.push_back(a.boolean("has_dlse") ? 1 : 0);
+    s.fattrs = {a.f64("scale")};
+    break;
+  }
   default:
     TEVO_ASSERT(false, "{} is not a runtime op", n.def().name);
   }

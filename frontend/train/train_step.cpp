@@ -2,6 +2,7 @@
 #include "frontend/train/train_step.h"
 
 #include "passes/autodiff/grad.h"
+#include "passes/pass_manager.h"
 
 #include <set>
 
@@ -90,6 +91,14 @@ TrainStep make_train_step(const LossFn& loss_fn,
     fail(fmt::format("train step: the loss must be a float scalar, got {}", loss.type().str()));
   if (loss.value()->is_input())
     fail(fmt::format("train step: the loss is the input '{}' itself", loss.value()->name));
+  if (!options.forward_pipeline.empty()) {
+    // The forward alone is the graph the passes see: its only output is the loss.
+    ir::Graph& g = t.graph();
+    g.outputs = {loss.value()};
+    passes::PassManager::parse(options.forward_pipeline).take().run(g);
+    loss = Tensor(&t, g.outputs[0]);
+    g.outputs.clear();
+  }
   loss.value()->name = "loss";
 
   // Backward: autodiff appends "<fwd>.grad" nodes after the forward.

@@ -40,6 +40,11 @@ using LossFn = std::function<Tensor(Trace& t, const std::vector<Tensor>& batch)>
 
 struct TrainStepOptions {
   std::string name = "train_step"; ///< graph name
+  /// Passes run on the forward graph before autodiff, so that what they build is
+  /// differentiated by its own rule: fused attention's backward recomputes from the
+  /// log-sum-exp instead of storing N x N probabilities, a reassociated product's
+  /// backward is reassociated too. "" runs none (the backward of the naive form).
+  std::string forward_pipeline = "default";
 };
 
 /// The training-step graph and its signature.

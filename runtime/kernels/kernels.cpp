@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "runtime/json.h"
+#include "runtime/kernels/attention.h"
 #include "runtime/kernels/ops.h"
 
 namespace tevo::rt::kernels {
@@ -150,6 +151,8 @@ void check(const RuntimeOpStep& s) {
     std::vector<int64_t> dims = x.dims;
     dims[static_cast<size_t>(axis)] = n;
     same(s, s.results[0], x.dtype == DType::C64 ? DType::F32 : DType::F64, dims, "result");
+  } else if (op == "attention" || op == "attention_grad") {
+    check_attention(s, op == "attention_grad");
   } else if (op == "random_uniform" || op == "random_normal") {
     counts(s, 0, 1, 1, 2);
     DType t = s.results[0].dtype;
@@ -167,6 +170,8 @@ int64_t workspace_bytes(const RuntimeOpStep& s, int threads) {
     return fft_workspace(s.operands[0].dims[static_cast<size_t>(step_axis(s))], threads);
   if (s.op == "irfft")
     return fft_workspace(s.iattrs[1], threads);
+  if (s.op == "attention" || s.op == "attention_grad")
+    return attention_workspace(s, threads);
   return 0;
 }
 
@@ -191,6 +196,10 @@ void run(const RuntimeOpStep& s,
     irfft(a, step_axis(s));
   else if (op == "random_uniform" || op == "random_normal")
     random(a, op == "random_normal");
+  else if (op == "attention")
+    attention_forward(a);
+  else if (op == "attention_grad")
+    attention_backward(a);
   else
     throw Error(fmt::format("unknown runtime op '{}'", op));
 }

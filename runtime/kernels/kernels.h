@@ -1,10 +1,11 @@
 // kernels.h: runtime kernels, the ops a Plan runs as hand-written C++ (RuntimeOpStep).
 //
 // These are the ops that generated loop code does not cover: scans, sorting, scatters,
-// FFTs and the random sources. Each op is named by its IR op name (RuntimeOpStep::op) and
-// reads its attributes from RuntimeOpStep::iattrs / fattrs in the fixed layout below, so a
-// serialised plan (plan_io.h) needs nothing but these numbers. Operands may be strided
-// views (StridedDesc, element strides, 0 = broadcast); results are dense row-major.
+// FFTs, the random sources and fused attention. Each op is named by its IR op name
+// (RuntimeOpStep::op) and reads its attributes from RuntimeOpStep::iattrs / fattrs in the
+// fixed layout below, so a serialised plan (plan_io.h) needs nothing but these numbers.
+// Operands may be strided views (StridedDesc, element strides, 0 = broadcast); results
+// are dense row-major.
 // Every kernel computes what the IR's reference kernel (ir/ops/*.cpp) computes: same
 // tie-breaking, NaN order and conventions; sums of f32 data are accumulated in double.
 //
@@ -28,6 +29,18 @@
 //                   iattrs {seed}   fattrs {low, high}
 //   random_normal   operands ()                   results (y f32|f64|f16|bf16)
 //                   iattrs {seed}   fattrs {mean, std}
+//   attention       operands (q, k, v [, bias] [, keep])  results (o, lse)   dtypes f32 f64
+//                   q [*B,Hq,N,d], k [*B,Hkv,M,d], v [*B,Hkv,M,dv] (Hq % Hkv = 0: query
+//                   head h reads kv head h / (Hq/Hkv)); bias (q's dtype) and keep (bool)
+//                   broadcast to [*B,Hq,N,M]; o [*B,Hq,N,dv], lse [*B,Hq,N]
+//                   iattrs {mask 0=none|1=causal|2=sliding, window, has_bias 0|1,
+//                   has_keep 0|1}   fattrs {scale}
+//   attention_grad  operands (q, k, v [, bias] [, keep], o, lse, do [, dlse])
+//                   results (dq, dk, dv [, dbias: bias's dims])              dtypes f32 f64
+//                   iattrs {mask, window, has_bias, has_keep, has_dlse 0|1}   fattrs {scale}
+//                   (ir/ops/attention.cpp defines both; runtime/kernels/attention.h says
+//                   how they are tiled; a row without allowed keys gives o = 0, lse = -inf;
+//                   f32 accumulates in f32, as PyTorch does)
 // rfft/irfft use an iterative radix-2 FFT for power-of-two lengths and Bluestein's
 // algorithm (a power-of-two FFT of length >= 2n - 1) otherwise, in double.
 #pragma once

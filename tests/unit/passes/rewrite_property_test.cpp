@@ -2,7 +2,7 @@
 //
 // Each registered rewrite names its lit test file (tests/lit/passes/<pass>.tir). Every
 // function of that file is run through the interpreter before and after the pass, on
-// random positive inputs (normalisers stay away from 0), once as written in f64 (all
+// random positive inputs (normalisers stay away from 0; masks 3/4 true), once as written in f64 (all
 // f32 types become f64: relative error <= 1e-9) and once in f32 (<= 1e-4). The pass must
 // rewrite at least `min_rewritten` of the functions, so a pattern that silently stops
 // firing fails here as well as in its lit test.
@@ -33,7 +33,8 @@ struct RegisteredRewrite {
 };
 
 const RegisteredRewrite kRewrites[] = {
-    {"reassociate-matmul,dce", "tests/lit/passes/reassociate_matmul.tir", 3},
+    {"reassociate-matmul,dce", "tests/lit/passes/reassociate_matmul.tir", 4},
+    {"fuse-attention,dce", "tests/lit/passes/fuse_attention.tir", 5},
 };
 
 std::string read_file(const std::string& path) {
@@ -87,8 +88,9 @@ bool check_case(const std::string& text, const RegisteredRewrite& r, bool f64, u
     std::vector<ir::interp::Array> inputs;
     for (const ir::Value* in : before->inputs()) {
       ir::interp::Array a(in->type);
-      for (int64_t i = 0; i < a.numel(); ++i)
-        a[i] = rng.uniform(0.05, 1.0);
+      bool is_bool = in->type.dtype == ir::DType::Bool;
+      for (int64_t i = 0; i < a.numel(); ++i) // masks: 3 in 4 true
+        a[i] = is_bool ? (rng.below(4) != 0 ? 1.0 : 0.0) : rng.uniform(0.05, 1.0);
       a.round_to_dtype();
       inputs.push_back(std::move(a));
     }

@@ -1,0 +1,232 @@
+// attention_tile.cpp: per-head views, tile GEMMs and row softmax primitives of the
+// attention kernels.
+//
+// The runtime library is compiled for baseline x86-64, so the row primitives (max, and
+// exp with its sum: one exp per allowed score, as much work as the GEMMs for d = 64)
+// carry an AVX2+FMA variant selected at run time; f32 GEMMs go through dnnl_sgemm, which
+// selects its own AVX2/AVX-512 kernels.
+#include "runtime/kernels/attention_tile.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <oneapi/dnnl/dnnl.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define TEVO_ATTN_AVX2 1
+#else
+#define TEVO_ATTN_AVX2 0
+#endif
+
+namespace tevo::rt::kernels::attn {
+
+HeadView HeadView::of(const StridedDesc& d) {
+  HeadView v;
+  size_t r = d.dims.size();
+  v.bdims.assign(d.dims.begin(), d.dims.end() - 3);
+  v.bstr.assign(d.strides.begin(), d.strides.end() - 3);
+  v.hs = d.strides[r - 3];
+  v.rs = d.strides[r - 2];
+  v.cs = d.strides[r - 1];
+  return v;
+}
+
+namespace {
+
+/// A view over [*B, Hq, N, M] of an operand of dims `dims` and element strides `st`
+/// (right-aligned; missing and extent-1 dims broadcast).
+HeadView
+broadcast_view(const std::vector<int64_t>& dims, const std::vector<int64_t>& st, const AttnGeo& g) {
+  size_t full = g.batch.size() + 3, lead = full - dims.size();
+  std::vector<int64_t> s(full, 0);
+  for (size_t i = 0; i < dims.size(); ++i)
+    if (dims[i] != 1)
+      s[lead + i] = st[i];
+  HeadView v;
+  v.bdims = g.batch;
+  v.bstr.assign(s.begin(), s.end() - 3);
+  v.hs = s[full - 3];
+  v.rs = s[full - 2];
+  v.cs = s[full - 1];
+  return v;
+}
+
+} // namespace
+
+HeadView HeadView::scores(const StridedDesc& d, const AttnGeo& g) {
+  return broadcast_view(d.dims, d.strides, g);
+}
+
+HeadView HeadView::scores_dense(const StridedDesc& d, const AttnGeo& g) {
+  std::vector<int64_t> st(d.dims.size(), 1);
+  for (size_t i = d.dims.size(); i-- > 1;)
+    st[i - 1] = st[i] * d.dims[i];
+  return broadcast_view(d.dims, st, g);
+}
+
+void gemm(char ta,
+          char tb,
+          int64_t m,
+          int64_t n,
+          int64_t k,
+          float alpha,
+          const float* a,
+          int64_t lda,
+          const float* b,
+          int64_t ldb,
+          float beta,
+          float* c,
+          int64_t ldc) {
+  if (m <= 0 || n <= 0)
+    return;
+  dnnl_status_t st = dnnl_sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  if (st != dnnl_success) { // arguments are derived from checked shapes: a bug, not input
+    std::fprintf(stderr, "tevo: internal error: dnnl_sgemm failed (status %d)\n",
+                 static_cast<int>(st));
+    std::abort();
+  }
+}
+
+void gemm(char ta,
+          char tb,
+          int64_t m,
+          int64_t n,
+          int64_t k,
+          double alpha,
+          const double* a,
+          int64_t lda,
+          const double* b,
+          int64_t ldb,
+          double beta,
+          double* c,
+          int64_t ldc) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      c[i * ldc + j] = beta == 0 ? 0.0 : beta * c[i * ldc + j];
+  bool at = ta == 'T', bt = tb == 'T';
+  // i-p-j order: the innermost loop walks rows of B and C (unit stride when B is 'N').
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t p = 0; p < k; ++p) {
+      double x = alpha * (at ? a[p * lda + i] : a[i * lda + p]);
+      if (x == 0)
+        continue;
+      double* crow = c + i * ldc;
+      if (bt)
+        for (int64_t j = 0; j < n; ++j)
+          crow[j] += x * b[j * ldb + p];
+      else
+        for (int64_t j = 0; j < n; ++j)
+          crow[j] += x * b[p * ldb + j];
+    }
+}
+
+namespace {
+
+#if TEVO_ATTN_AVX2
+bool have_avx2() {
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+/// exp of 8 floats (Cephes-style range reduction and degree-6 polynomial, ~2 ulp);
+/// arguments below -87 (and -inf) give exactly 0, NaN stays NaN.
+__attribute__((target("avx2,fma"))) inline __m256 exp8(__m256 x) {
+  const __m256 lo = _mm256_set1_ps(-87.0f), hi = _mm256_set1_ps(88.0f);
+  __m256 under = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
+  x = _mm256_min_ps(hi, _mm256_max_ps(lo, x)); // second operand wins on NaN: x stays NaN
+  __m256 fx = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                              _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
+  x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), x);
+  __m256 y = _mm256_set1_ps(1.9875691500e-4f);
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.3981999507e-3f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(8.3334519073e-3f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(4.1665795894e-2f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.6666665459e-1f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(5.0000001201e-1f));
+  y = _mm256_fmadd_ps(y, _mm256_mul_ps(x, x), _mm256_add_ps(x, _mm256_set1_ps(1.0f)));
+  __m256i e =
+      _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(fx), _mm256_set1_epi32(127)), 23);
+  return _mm256_andnot_ps(under, _mm256_mul_ps(y, _mm256_castsi256_ps(e)));
+}
+
+__attribute__((target("avx2,fma"))) float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+  return _mm_cvtss_f32(s);
+}
+
+__attribute__((target("avx2,fma"))) float row_max_avx2(const float* x, int64_t n) {
+  __m256 m = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8)
+    m = _mm256_max_ps(m, _mm256_loadu_ps(x + j));
+  __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+  h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+  h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
+  float r = _mm_cvtss_f32(h);
+  for (; j < n; ++j)
+    r = std::max(r, x[j]);
+  return r;
+}
+
+__attribute__((target("avx2,fma"))) float row_exp_sum_avx2(float* x, int64_t n, float m) {
+  __m256 vm = _mm256_set1_ps(m), s = _mm256_setzero_ps();
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + j), vm));
+    _mm256_storeu_ps(x + j, e);
+    s = _mm256_add_ps(s, e);
+  }
+  float r = hsum(s);
+  for (; j < n; ++j) {
+    x[j] = std::exp(x[j] - m);
+    r += x[j];
+  }
+  return r;
+}
+#endif
+
+template <class T> T row_max_scalar(const T* x, int64_t n) {
+  T r = -std::numeric_limits<T>::infinity();
+  for (int64_t j = 0; j < n; ++j)
+    r = std::max(r, x[j]);
+  return r;
+}
+
+template <class T> T row_exp_sum_scalar(T* x, int64_t n, T m) {
+  T r = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    x[j] = std::exp(x[j] - m);
+    r += x[j];
+  }
+  return r;
+}
+
+} // namespace
+
+float row_max(const float* x, int64_t n) {
+#if TEVO_ATTN_AVX2
+  if (have_avx2())
+    return row_max_avx2(x, n);
+#endif
+  return row_max_scalar(x, n);
+}
+double row_max(const double* x, int64_t n) {
+  return row_max_scalar(x, n);
+}
+
+float row_exp_sum(float* x, int64_t n, float m) {
+#if TEVO_ATTN_AVX2
+  if (have_avx2())
+    return row_exp_sum_avx2(x, n, m);
+#endif
+  return row_exp_sum_scalar(x, n, m);
+}
+double row_exp_sum(double* x, int64_t n, double m) {
+  return row_exp_sum_scalar(x, n, m);
+}
+
+} // namespace tevo::rt::kernels::attn

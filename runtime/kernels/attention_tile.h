@@ -1,0 +1,133 @@
+// attention_tile.h: building blocks of the attention kernels (internal): per-head views of
+// strided operands, tile fetches, tile GEMMs and the row-wise softmax primitives.
+#pragma once
+
+#include "runtime/kernels/attention.h"
+#include "runtime/plan.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+namespace tevo::rt::kernels::attn {
+
+/// A [*B, H, R, C] operand addressed per (flat batch index, head): element strides.
+struct HeadView {
+  std::vector<int64_t> bdims, bstr; ///< batch dims and their strides
+  int64_t hs = 0, rs = 0, cs = 0;   ///< head, row and column strides
+
+  /// The view of an operand whose dims are [*B, H, R, C].
+  static HeadView of(const StridedDesc& d);
+  /// A bias / keep operand seen broadcast to the scores [*B, Hq, N, M] (stride 0 where
+  /// broadcast).
+  static HeadView scores(const StridedDesc& d, const AttnGeo& g);
+  /// The same broadcast over dense strides of d's own dims (the dbias result).
+  static HeadView scores_dense(const StridedDesc& d, const AttnGeo& g);
+
+  /// Element offset of (b, h, 0, 0).
+  int64_t base(int64_t b, int64_t h) const {
+    int64_t o = h * hs;
+    for (size_t t = bdims.size(); t-- > 0;) {
+      o += (b % bdims[t]) * bstr[t];
+      b /= bdims[t];
+    }
+    return o;
+  }
+};
+
+/// Rows [r0, r0 + rows) x all `cols` columns of the view at `p` (already offset to the
+/// head) as a row-major matrix: the operand itself when its rows are unit-stride with a
+/// usable leading dimension, else a copy packed into `pack`. Sets `ld`.
+template <class T>
+const T*
+fetch(const T* p, const HeadView& v, int64_t r0, int64_t rows, int64_t cols, T* pack, int64_t& ld) {
+  p += r0 * v.rs;
+  if (v.cs == 1 && (rows <= 1 || v.rs >= cols) && cols > 0) {
+    ld = rows <= 1 ? cols : v.rs;
+    return p;
+  }
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      pack[r * cols + c] = p[r * v.rs + c * v.cs];
+  ld = std::max<int64_t>(cols, 1);
+  return pack;
+}
+
+/// C[m x n] = alpha op(A) op(B) + beta C, row-major; op(X) = X^T when tX is 'T'.
+/// f32 runs dnnl_sgemm; f64 plain loops.
+void gemm(char ta,
+          char tb,
+          int64_t m,
+          int64_t n,
+          int64_t k,
+          float alpha,
+          const float* a,
+          int64_t lda,
+          const float* b,
+          int64_t ldb,
+          float beta,
+          float* c,
+          int64_t ldc);
+void gemm(char ta,
+          char tb,
+          int64_t m,
+          int64_t n,
+          int64_t k,
+          double alpha,
+          const double* a,
+          int64_t lda,
+          const double* b,
+          int64_t ldb,
+          double beta,
+          double* c,
+          int64_t ldc);
+
+/// Largest element of x[0, n) (-inf when n = 0).
+float row_max(const float* x, int64_t n);
+double row_max(const double* x, int64_t n);
+/// x = exp(x - m) in place (m finite; -inf elements give 0); returns the sum.
+float row_exp_sum(float* x, int64_t n, float m);
+double row_exp_sum(double* x, int64_t n, double m);
+
+/// Tile extents for a problem: the block sizes, or less for a smaller problem.
+inline int64_t tile_q(const AttnGeo& g) {
+  return std::clamp<int64_t>(g.n, 1, kAttnBlockQ);
+}
+inline int64_t tile_k(const AttnGeo& g) {
+  return std::clamp<int64_t>(g.m, 1, kAttnBlockK);
+}
+
+/// Carves 64-byte-aligned arrays of T out of a workspace.
+struct Carver {
+  uint8_t* p;
+  int64_t elem;
+  template <class T> T* take(int64_t count) {
+    T* r = reinterpret_cast<T*>(p);
+    p += align64(count * elem);
+    return r;
+  }
+  int64_t bytes(std::initializer_list<int64_t> counts) const {
+    int64_t b = 0;
+    for (int64_t c : counts)
+      b += align64(c * elem);
+    return b;
+  }
+};
+
+/// Per-thread tiles of the backward: K, V, Q, dO, S/P/dS, dP, dK and dV accumulators, D.
+int64_t backward_thread_bytes(const AttnGeo& g, int64_t elem);
+
+/// Product of dims.
+inline int64_t numel(const std::vector<int64_t>& dims) {
+  int64_t n = 1;
+  for (int64_t e : dims)
+    n *= e;
+  return n;
+}
+
+/// Work units per thread team: at most `threads`, at least 1.
+inline int team_size(int threads, int64_t units) {
+  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, units)));
+}
+
+} // namespace tevo::rt::kernels::attn
