@@ -338,7 +338,8 @@ public:
     std::string right_flops = flops_text(t.cost().flops), left_flops = flops_text(left.flops);
     if (!an.blocker.empty()) {
       t.discard();
-      if (tr < tl)
+      // A near-match worth a remark: the right product would be cheaper in time and work.
+      if (tr < tl && t.cost().flops < left.flops)
         return Outcome::missed(fmt::format("{} (it would cost {} instead of {} at {})",
                                            an.blocker, right_flops, left_flops, sizes));
       return Outcome::no_match();

@@ -11,6 +11,8 @@
 // Matmuls whose dtype oneDNN lacks (f64, integers) become a synthetic reduce loop group.
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <algorithm>
+
 #include "backends/cpu/lower_internal.h"
 #include "ir/op_def.h"
 
@@ -197,11 +199,58 @@ std::optional<Alg> binary_alg(OpKind op, int acc_pos) {
   }
 }
 
-/// A matmul operand; its matrix dims must not be broadcast.
+/// Whether oneDNN's optimised matmul takes `l` as an operand: the matrix dims not
+/// broadcast and one of them unit-stride (row-major or transposed), and every batch dim
+/// (extent > 1, not broadcast) outside the matrix and the batch dims after it. Anything
+/// else (e.g. a transpose that moves the head dim inside the matrix, `adbc`) makes
+/// oneDNN 2.6 fall back to its reference kernel, tens of times slower than a copy.
+bool matmul_layout_fast(const Layout& l) {
+  int64_t r = l.rank();
+  if (!no_broadcast_from(l, r - 2))
+    return false;
+  int64_t rows = l.dims[at(r - 2)], cols = l.dims[at(r - 1)];
+  int64_t rs = l.strides[at(r - 2)], cs = l.strides[at(r - 1)];
+  bool row_major = cols == 1 || cs == 1;
+  bool col_major = rows == 1 || rs == 1;
+  if (!row_major && !col_major)
+    return false;
+  // The span one matrix covers; each batch dim must step over everything inside it.
+  int64_t inner = (rows - 1) * rs + (cols - 1) * cs + 1;
+  for (int64_t i = r - 3; i >= 0; --i) {
+    int64_t e = l.dims[at(i)], st = l.strides[at(i)];
+    if (e == 1 || st == 0)
+      continue;
+    if (st < inner)
+      return false;
+    inner = (e - 1) * st + inner;
+  }
+  return true;
+}
+
+/// Whether a binary post-op's second operand with layout `l` (right-aligned against the
+/// result dims `r`) is a broadcast oneDNN 2.6's optimised matmul takes: none (the full
+/// tensor) or along every dim but the last (a scalar, a per-column bias). Others (a
+/// broadcast_to view of a per-row value) are copied densely first: the reference
+/// kernel it would otherwise select is far slower than the copy.
+bool binary_src_fast(const Layout& l, const std::vector<int64_t>& r) {
+  int64_t lead = static_cast<int64_t>(r.size()) - l.rank();
+  if (lead < 0)
+    return false;
+  bool full = true, per_column = true;
+  for (int64_t i = 0; i < static_cast<int64_t>(r.size()); ++i) {
+    int64_t want = r[static_cast<size_t>(i)];
+    bool bcast = want > 1 && (i < lead || l.dims[at(i - lead)] == 1 || l.strides[at(i - lead)] == 0);
+    full = full && !bcast;
+    if (i + 1 < static_cast<int64_t>(r.size()))
+      per_column = per_column && (want == 1 || bcast);
+  }
+  return full || per_column;
+}
+
+/// A matmul operand, copied densely unless oneDNN's fast path takes its layout.
 Placed matmul_operand(Lowerer& L, const ir::Value* v, const std::vector<const ir::Node*>& chain,
                       const ir::Node& origin) {
-  return library_operand(
-      L, v, chain, [](const Layout& l) { return no_broadcast_from(l, l.rank() - 2); }, origin);
+  return library_operand(L, v, chain, matmul_layout_fast, origin);
 }
 
 /// Emits the MatmulStep for a x b -> result (placed), with `post` ops.
@@ -334,8 +383,10 @@ void lower_library_group(Lowerer& L, const ir::Node& n) {
         if (!in)
           L.fail(n, fmt::format("library group: the second operand of {} is not a group "
                                 "operand (through views)", op));
+        std::vector<int64_t> rdims = n.result(0)->type.shape.to_vector();
         src = library_operand(
-            L, outer(in), chain, [](const Layout&) { return true; }, n);
+            L, outer(in), chain,
+            [&rdims](const Layout& l) { return binary_src_fast(l, rdims); }, n);
         po = rt::PostOp{};
         po->kind = rt::PostOp::Kind::Binary;
         po->alg = alg(*a);

@@ -35,8 +35,25 @@ bool post_op_unary(OpKind k) {
          k == OpKind::Sigmoid || k == OpKind::Exp;
 }
 
+/// Whether a binary post-op operand of shape `o` against the result shape `r` is a
+/// broadcast oneDNN 2.6's optimised matmul takes: the full tensor, or constant along
+/// every dim but the last (a scalar, a per-column bias). Other broadcasts (a per-row
+/// scale [.., M, 1]) send the whole matmul to its reference kernel, so they stay out.
+bool fast_binary_broadcast(const ir::Shape& o, const ir::Shape& r) {
+  int64_t lead = r.rank() - o.rank();
+  bool full = lead == 0, per_column = true;
+  for (int64_t i = 0; i < o.rank(); ++i) {
+    int64_t e = o.dim(i), want = r.dim(i + lead);
+    full = full && e == want;
+    if (i + 1 < o.rank())
+      per_column = per_column && e == 1;
+  }
+  return full || per_column;
+}
+
 /// Whether `u` applied to chain value `v` is a oneDNN post-op: a unary eltwise op, or
-/// add/mul by another value that broadcasts to v's type without growing it.
+/// add/mul by another value that broadcasts to v's type without growing it, in a way
+/// the optimised matmul supports.
 bool post_op(const Node& u, const Value* v) {
   if (!(u.result(0)->type == v->type))
     return false;
@@ -46,7 +63,8 @@ bool post_op(const Node& u, const Value* v) {
     return false;
   const Value* other = u.operand(0) == v ? u.operand(1) : u.operand(0);
   return other != v && other->type.dtype == v->type.dtype &&
-         other->type.shape.rank() <= v->type.shape.rank();
+         other->type.shape.rank() <= v->type.shape.rank() &&
+         fast_binary_broadcast(other->type.shape, v->type.shape);
 }
 
 /// A rank-0 `full`: the scale of an eltwise post-op when a library group uses it.
