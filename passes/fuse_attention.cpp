@@ -272,6 +272,23 @@ public:
       q = e.reshape(q, {1, n, dims(q)[1]});
       k = e.reshape(k, {1, m, dims(k)[1]});
       v = e.reshape(v, {1, m, dims(v)[1]});
+    } else if (r >= 4 && dims(q)[r - 3] == 1 && dims(k)[r - 3] == 1) {
+      // One query head per group ([*, H, 1, N, d], nn::SDPA's layout without GQA): the
+      // dim before is the head dim, so the kernel sees H heads, not H batch items.
+      auto squeeze = [&](Value* x) -> Value* {
+        if (!x)
+          return x;
+        auto d = dims(x);
+        if (d.size() < 3)
+          return x;
+        d.erase(d.end() - 3);
+        return e.reshape(x, d);
+      };
+      q = squeeze(q);
+      k = squeeze(k);
+      v = squeeze(v);
+      bias = squeeze(bias);
+      keep = squeeze(keep);
     }
     std::vector<Value*> ops = {q, k, v};
     if (bias)
