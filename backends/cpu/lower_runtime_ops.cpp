@@ -32,6 +32,8 @@ bool is_runtime_op(ir::OpKind k) {
   case OpKind::Argmax:
   case OpKind::Attention:
   case OpKind::AttentionGrad:
+  case OpKind::FftConv:
+  case OpKind::FftConvGrad:
     return true;
   default:
     return false;
@@ -77,6 +79,11 @@ void lower_runtime_op(Lowerer& L, const ir::Node& n) {
     s.fattrs = {a.f64("scale")};
     break;
   }
+  case OpKind::FftConv:
+    s.iattrs = {a.boolean("reverse") ? 1 : 0};
+    break;
+  case OpKind::FftConvGrad:
+    break;
   default:
     TEVO_ASSERT(false, "{} is not a runtime op", n.def().name);
   }

@@ -12,6 +12,7 @@
 
 #include "runtime/json.h"
 #include "runtime/kernels/attention.h"
+#include "runtime/kernels/fft_conv.h"
 #include "runtime/kernels/ops.h"
 
 namespace tevo::rt::kernels {
@@ -153,6 +154,8 @@ void check(const RuntimeOpStep& s) {
     same(s, s.results[0], x.dtype == DType::C64 ? DType::F32 : DType::F64, dims, "result");
   } else if (op == "attention" || op == "attention_grad") {
     check_attention(s, op == "attention_grad");
+  } else if (op == "fft_conv" || op == "fft_conv_grad") {
+    check_fft_conv(s, op == "fft_conv_grad");
   } else if (op == "random_uniform" || op == "random_normal") {
     counts(s, 0, 1, 1, 2);
     DType t = s.results[0].dtype;
@@ -172,6 +175,8 @@ int64_t workspace_bytes(const RuntimeOpStep& s, int threads) {
     return fft_workspace(s.iattrs[1], threads);
   if (s.op == "attention" || s.op == "attention_grad")
     return attention_workspace(s, threads);
+  if (s.op == "fft_conv" || s.op == "fft_conv_grad")
+    return fft_conv_workspace(s, threads);
   return 0;
 }
 
@@ -200,6 +205,10 @@ void run(const RuntimeOpStep& s,
     attention_forward(a);
   else if (op == "attention_grad")
     attention_backward(a);
+  else if (op == "fft_conv")
+    fft_conv_forward(a);
+  else if (op == "fft_conv_grad")
+    fft_conv_kernel_grad(a);
   else
     throw Error(fmt::format("unknown runtime op '{}'", op));
 }

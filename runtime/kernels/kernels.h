@@ -41,6 +41,12 @@
 //                   (ir/ops/attention.cpp defines both; runtime/kernels/attention.h says
 //                   how they are tiled; a row without allowed keys gives o = 0, lse = -inf;
 //                   f32 accumulates in f32, as PyTorch does)
+//   fft_conv        operands (x [*,C,N], k [C,K], 1 <= K <= N)  results (y: x's dtype, dims)
+//                   iattrs {reverse 0|1}                               dtypes f32 f64
+//   fft_conv_grad   operands (a [*,C,N], b: a's type)   results (g [C,K], 1 <= K <= N)
+//                   iattrs {}                                          dtypes f32 f64
+//                   (ir/ops/fft_conv.cpp defines both; runtime/kernels/fft_conv.h says how
+//                   they run: power-of-two FFTs of length >= N + K - 1, in double)
 // rfft/irfft use an iterative radix-2 FFT for power-of-two lengths and Bluestein's
 // algorithm (a power-of-two FFT of length >= 2n - 1) otherwise, in double.
 #pragma once

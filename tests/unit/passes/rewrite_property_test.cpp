@@ -35,6 +35,7 @@ struct RegisteredRewrite {
 const RegisteredRewrite kRewrites[] = {
     {"reassociate-matmul,dce", "tests/lit/passes/reassociate_matmul.tir", 4},
     {"fuse-attention,dce", "tests/lit/passes/fuse_attention.tir", 5},
+    {"long-conv,dce", "tests/lit/passes/long_conv.tir", 3},
 };
 
 std::string read_file(const std::string& path) {
