@@ -323,23 +323,12 @@ public:
   }
 };
 
-class FuseAttention final : public Pass {
-public:
-  FuseAttention() {
-    patterns_.push_back(std::make_unique<Sdpa>());
-  }
-  PassResult run(ir::Graph& g, PassContext& ctx) override {
-    return {apply_patterns(g, patterns_, ctx, kPass)};
-  }
-
-private:
-  PatternList patterns_;
-};
-
 } // namespace
 
 std::unique_ptr<Pass> create_fuse_attention() {
-  return std::make_unique<FuseAttention>();
+  PatternList patterns;
+  patterns.push_back(std::make_unique<Sdpa>());
+  return make_pattern_pass(kPass, std::move(patterns));
 }
 
 } // namespace tevo::passes

@@ -155,23 +155,12 @@ public:
   }
 };
 
-class LongConv final : public Pass {
-public:
-  LongConv() {
-    patterns_.push_back(std::make_unique<FftPattern>());
-  }
-  PassResult run(ir::Graph& g, PassContext& ctx) override {
-    return {apply_patterns(g, patterns_, ctx, kPass)};
-  }
-
-private:
-  PatternList patterns_;
-};
-
 } // namespace
 
 std::unique_ptr<Pass> create_long_conv() {
-  return std::make_unique<LongConv>();
+  PatternList patterns;
+  patterns.push_back(std::make_unique<FftPattern>());
+  return make_pattern_pass(kPass, std::move(patterns));
 }
 
 } // namespace tevo::passes

@@ -133,4 +133,25 @@ bool apply_patterns(ir::Graph& g, const PatternList& patterns, PassContext& ctx,
   return done > 0;
 }
 
+namespace {
+
+class PatternPass final : public Pass {
+public:
+  PatternPass(std::string_view name, PatternList patterns)
+      : name_(name), patterns_(std::move(patterns)) {}
+  PassResult run(ir::Graph& g, PassContext& ctx) override {
+    return {apply_patterns(g, patterns_, ctx, name_)};
+  }
+
+private:
+  std::string name_;
+  PatternList patterns_;
+};
+
+} // namespace
+
+std::unique_ptr<Pass> make_pattern_pass(std::string_view name, PatternList patterns) {
+  return std::make_unique<PatternPass>(name, std::move(patterns));
+}
+
 } // namespace tevo::passes

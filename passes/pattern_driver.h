@@ -139,6 +139,10 @@ private:
   std::string error_;
 };
 
+/// A pass that is nothing but a pattern set run by apply_patterns under the pass's name
+/// (statistics "<name>.<pattern>", option "<name>.max-rewrites").
+std::unique_ptr<Pass> make_pattern_pass(std::string_view name, PatternList patterns);
+
 /// Removes nodes whose results are all unused (repeatedly); returns how many.
 size_t erase_dead_nodes(ir::Graph& g);
 

@@ -529,24 +529,13 @@ public:
   }
 };
 
-class ReassociateMatmul final : public Pass {
-public:
-  ReassociateMatmul() {
-    patterns_.push_back(std::make_unique<RightProduct>());
-    patterns_.push_back(std::make_unique<LeftProduct>());
-  }
-  PassResult run(ir::Graph& g, PassContext& ctx) override {
-    return {apply_patterns(g, patterns_, ctx, kPass)};
-  }
-
-private:
-  PatternList patterns_;
-};
-
 } // namespace
 
 std::unique_ptr<Pass> create_reassociate_matmul() {
-  return std::make_unique<ReassociateMatmul>();
+  PatternList patterns;
+  patterns.push_back(std::make_unique<RightProduct>());
+  patterns.push_back(std::make_unique<LeftProduct>());
+  return make_pattern_pass(kPass, std::move(patterns));
 }
 
 } // namespace tevo::passes
