@@ -6,7 +6,7 @@
 #include "passes/autodiff/grad.h"
 #include "tests/support/gradcheck.h"
 #include "tests/support/op_infer.h"
-#include "tests/support/rng.h"
+#include "tests/support/random_inputs.h"
 
 #include <cmath>
 #include <doctest/doctest.h>
@@ -21,17 +21,7 @@ namespace {
 constexpr DType F32 = DType::F32, F64 = DType::F64;
 
 std::vector<interp::Array> random_inputs(const Graph& g, uint64_t seed) {
-  test::Rng rng(seed);
-  std::vector<interp::Array> ins;
-  for (const Value* v : g.inputs()) {
-    interp::Array a(v->type);
-    for (int64_t i = 0; i < a.numel(); ++i)
-      a[i] = v->type.dtype == DType::Bool ? (rng.uniform(0, 1) < 0.75 ? 1 : 0)
-                                          : rng.uniform(-1.5, 1.5);
-    a.round_to_dtype();
-    ins.push_back(std::move(a));
-  }
-  return ins;
+  return test::random_inputs(g, seed, -1.5, 1.5, 0.75);
 }
 
 bool one_line(const std::string& s) {

@@ -9,7 +9,7 @@
 #include "runtime/json.h"
 #include "runtime/kernels/attention.h"
 #include "runtime/kernels/kernels.h"
-#include "tests/support/rng.h"
+#include "tests/support/random_inputs.h"
 
 #include <cmath>
 #include <cstring>
@@ -131,16 +131,7 @@ std::string graph_text(const Shape4& s, const char* t) {
 }
 
 std::vector<interp::Array> random_inputs(const Graph& g, uint64_t seed) {
-  test::Rng rng(seed);
-  std::vector<interp::Array> ins;
-  for (const Value* v : g.inputs()) {
-    interp::Array a(v->type);
-    for (int64_t i = 0; i < a.numel(); ++i)
-      a[i] = v->type.dtype == DType::Bool ? (rng.uniform(0, 1) < 0.8 ? 1 : 0) : rng.uniform(-2, 2);
-    a.round_to_dtype();
-    ins.push_back(std::move(a));
-  }
-  return ins;
+  return test::random_inputs(g, seed, -2.0, 2.0, 0.8);
 }
 
 /// |got - want| <= rtol (|want| + max(1, max |want|)) elementwise (the floor of 1 covers

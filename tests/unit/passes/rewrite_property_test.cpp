@@ -8,7 +8,7 @@
 // firing fails here as well as in its lit test.
 #include <doctest/doctest.h>
 
-#include "tests/support/rng.h"
+#include "tests/support/random_inputs.h"
 
 #include <cmath>
 #include <fstream>
@@ -85,16 +85,8 @@ bool check_case(const std::string& text, const RegisteredRewrite& r, bool f64, u
     auto pm = passes::PassManager::parse(r.pipeline).take();
     pm.run(*f);
     changed = changed || ir::print_graph(*f) != ir::print_graph(*before);
-    test::Rng rng(seed);
-    std::vector<ir::interp::Array> inputs;
-    for (const ir::Value* in : before->inputs()) {
-      ir::interp::Array a(in->type);
-      bool is_bool = in->type.dtype == ir::DType::Bool;
-      for (int64_t i = 0; i < a.numel(); ++i) // masks: 3 in 4 true
-        a[i] = is_bool ? (rng.below(4) != 0 ? 1.0 : 0.0) : rng.uniform(0.05, 1.0);
-      a.round_to_dtype();
-      inputs.push_back(std::move(a));
-    }
+    // Positive values keep normalisers away from 0; masks are 3/4 true.
+    std::vector<ir::interp::Array> inputs = test::random_inputs(*before, seed, 0.05, 1.0);
     auto want = ir::interp::run(*before, inputs);
     auto got = ir::interp::run(*f, inputs);
     REQUIRE(want.size() == got.size());
