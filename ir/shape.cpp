@@ -81,6 +81,14 @@ std::optional<int64_t> normalize_axis(int64_t axis, int64_t rank) {
   return axis < 0 ? axis + rank : axis;
 }
 
+std::vector<int64_t> swap_last_two_perm(int64_t rank) {
+  std::vector<int64_t> perm(static_cast<size_t>(rank));
+  for (int64_t i = 0; i < rank; ++i)
+    perm[static_cast<size_t>(i)] = i;
+  std::swap(perm[static_cast<size_t>(rank - 2)], perm[static_cast<size_t>(rank - 1)]);
+  return perm;
+}
+
 std::optional<Shape> broadcast_shapes(const Shape& a, const Shape& b) {
   int64_t r = std::max(a.rank(), b.rank());
   std::vector<int64_t> out(static_cast<size_t>(r));

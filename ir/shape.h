@@ -84,6 +84,9 @@ std::optional<int64_t> checked_numel(const Shape& s);
 /// Normalises a possibly negative axis against a rank; nullopt when out of range.
 std::optional<int64_t> normalize_axis(int64_t axis, int64_t rank);
 
+/// The transpose permutation of a rank-`rank` tensor (>= 2) that swaps its last two axes.
+std::vector<int64_t> swap_last_two_perm(int64_t rank);
+
 /// NumPy broadcasting of two shapes; nullopt when incompatible.
 std::optional<Shape> broadcast_shapes(const Shape& a, const Shape& b);
 

@@ -58,12 +58,7 @@ struct ScoreChain {
 bool last_two_swapped(const Node& t) {
   const auto& perm = t.attrs.i64_list("perm");
   int64_t r = static_cast<int64_t>(perm.size());
-  if (r < 2)
-    return false;
-  for (int64_t i = 0; i < r - 2; ++i)
-    if (perm[static_cast<size_t>(i)] != i)
-      return false;
-  return perm[static_cast<size_t>(r - 2)] == r - 1 && perm[static_cast<size_t>(r - 1)] == r - 2;
+  return r >= 2 && perm == ir::swap_last_two_perm(r);
 }
 
 /// Walks from the softmax operand down to S; returns "" or why it stopped.
@@ -232,12 +227,7 @@ public:
                    ? ktp->operand(0)
                    : nullptr;
     if (!k) {
-      int64_t r = kt->type.shape.rank();
-      std::vector<int64_t> perm;
-      for (int64_t i = 0; i < r; ++i)
-        perm.push_back(i);
-      std::swap(perm[static_cast<size_t>(r - 2)], perm[static_cast<size_t>(r - 1)]);
-      k = e.op(OpKind::Transpose, {kt}, {{"perm", perm}});
+      k = e.op(OpKind::Transpose, {kt}, {{"perm", ir::swap_last_two_perm(kt->type.shape.rank())}});
       if (!k) {
         e.discard();
         return Outcome::missed("keys are not a [.., d, M] value: " + e.error());

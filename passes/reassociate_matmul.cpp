@@ -187,19 +187,7 @@ Value* rescale(Tentative& t, const Node& before, Value* x, const std::vector<Sca
   return x;
 }
 
-std::string flops_text(double f) {
-  return ir::format_flops(f);
-}
-
 // ---- the causal (tril-masked) forms ----
-
-std::vector<int64_t> swap_last2_perm(int64_t r) {
-  std::vector<int64_t> perm;
-  for (int64_t i = 0; i < r; ++i)
-    perm.push_back(i);
-  std::swap(perm[static_cast<size_t>(r - 2)], perm[static_cast<size_t>(r - 1)]);
-  return perm;
-}
 
 /// Batch dims shared by every operand, or nullopt (the chunked forms reshape them).
 std::optional<std::vector<int64_t>> common_batch(std::initializer_list<const Value*> vs) {
@@ -232,10 +220,10 @@ Value* chunked_causal_product(Tentative& t, const Node& at, Value* A, Value* B, 
     v.insert(v.end(), tail);
     return v;
   };
-  Value* bt = t.op_before(at, OpKind::Transpose, {B}, {{"perm", swap_last2_perm(r)}});
+  Value* bt = t.op_before(at, OpKind::Transpose, {B}, {{"perm", ir::swap_last_two_perm(r)}});
   Value* ac = t.op_before(at, OpKind::Reshape, {A}, {{"shape", with({nc, c, m})}});
   Value* kc = t.op_before(at, OpKind::Reshape, {bt}, {{"shape", with({nc, c, m})}});
-  Value* kct = t.op_before(at, OpKind::Transpose, {kc}, {{"perm", swap_last2_perm(r + 1)}});
+  Value* kct = t.op_before(at, OpKind::Transpose, {kc}, {{"perm", ir::swap_last_two_perm(r + 1)}});
   Value* cc = t.op_before(at, OpKind::Reshape, {C}, {{"shape", with({nc, c, d})}});
   // Named so that this pass leaves it alone: it is already the scan's intra-chunk part.
   Value* sc = t.op_before(at, OpKind::Matmul, {ac, kct}, {}, std::string(kIntraChunk));
@@ -253,7 +241,7 @@ Value* chunked_causal_product(Tentative& t, const Node& at, Value* A, Value* B, 
 Value* causal_row_sum(Tentative& t, const Node& at, Value* A, Value* B) {
   int64_t r = A->type.shape.rank();
   Value* pre = t.op_before(at, OpKind::Cumsum, {B}, {{"axis", r - 1}});
-  Value* pt = t.op_before(at, OpKind::Transpose, {pre}, {{"perm", swap_last2_perm(r)}});
+  Value* pt = t.op_before(at, OpKind::Transpose, {pre}, {{"perm", ir::swap_last_two_perm(r)}});
   Value* prod = t.op_before(at, OpKind::Mul, {A, pt});
   return t.op_before(at, OpKind::Sum, {prod},
                      {{"axes", std::vector<int64_t>{-1}}, {"keepdims", true}});
@@ -335,7 +323,7 @@ public:
     }
     double tl = ir::estimate_seconds(left), tr = ir::estimate_seconds(t.cost());
     std::string sizes = fmt::format("N={} {} m={}", n, n > m ? ">" : "<=", m);
-    std::string right_flops = flops_text(t.cost().flops), left_flops = flops_text(left.flops);
+    std::string right_flops = ir::format_flops(t.cost().flops), left_flops = ir::format_flops(left.flops);
     if (!an.blocker.empty()) {
       t.discard();
       // A near-match worth a remark: the right product would be cheaper in time and work.
@@ -469,15 +457,15 @@ private:
   /// Whether sum use `s` can be computed by `mm`'s joint product: its result is used only
   /// by nodes after mm (or by the scalings of mm's chain, which die with it).
   static bool joinable(const ChainUse& s, const ChainUse& mm, const ir::Graph& g) {
-    int64_t at = g.index_of(mm.node);
     const Value* r = s.node->result(0);
+    // Nodes before mm (in list order) may use r only as scalings of mm's chain.
     for (const auto& n : g.nodes()) {
+      if (n.get() == mm.node)
+        return true;
       bool uses_r = std::find(n->operands.begin(), n->operands.end(), r) != n->operands.end();
-      if (!uses_r)
-        continue;
       bool in_chain = std::any_of(mm.scalings.begin(), mm.scalings.end(),
                                   [&](const Scaling& sc) { return sc.node == n.get(); });
-      if (!in_chain && g.index_of(n.get()) < at)
+      if (uses_r && !in_chain)
         return false;
     }
     return true;
@@ -519,7 +507,7 @@ public:
     double tl = ir::estimate_seconds(t.cost()), tr = ir::estimate_seconds(right);
     std::string figures =
         fmt::format("N={} {} m={}, cost {} (left) vs {} (right)", n, n > m ? ">" : "<=", m,
-                    flops_text(t.cost().flops), flops_text(right.flops));
+                    ir::format_flops(t.cost().flops), ir::format_flops(right.flops));
     if (!(tl < tr)) { // the form as written is the cheaper one: nothing to remark
       t.discard();
       return Outcome::no_match();

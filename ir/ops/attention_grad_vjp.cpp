@@ -68,11 +68,7 @@ struct Builder2 {
     return op(OpKind::Matmul, {a, b});
   }
   Value* tr(Value* a) {
-    std::vector<int64_t> perm;
-    for (int64_t i = 0; i < rank(); ++i)
-      perm.push_back(i);
-    std::swap(perm[perm.size() - 1], perm[perm.size() - 2]);
-    return op(OpKind::Transpose, {a}, {{"perm", perm}});
+    return op(OpKind::Transpose, {a}, {{"perm", swap_last_two_perm(rank())}});
   }
   /// Row sums over the last axis, kept as [..., 1].
   Value* rowsum(Value* a) {

@@ -94,12 +94,7 @@ Cost cost_matmul(const CostCtx& c) {
 
 /// v with its last two axes swapped.
 Value* transpose_last2(VjpCtx& c, Value* v) {
-  int64_t r = v->type.shape.rank();
-  std::vector<int64_t> perm(static_cast<size_t>(r));
-  for (int64_t i = 0; i < r; ++i)
-    perm[static_cast<size_t>(i)] = i;
-  std::swap(perm[static_cast<size_t>(r - 2)], perm[static_cast<size_t>(r - 1)]);
-  return c.op(OpKind::Transpose, {v}, {{"perm", perm}});
+  return c.op(OpKind::Transpose, {v}, {{"perm", swap_last_two_perm(v->type.shape.rank())}});
 }
 
 } // namespace
