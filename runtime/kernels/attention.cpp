@@ -1,8 +1,7 @@
 // attention.cpp: checks, workspace and the forward kernel of the runtime op "attention".
 //
-// Forward (flash-style): one work unit is a (batch, query head, tile of kAttnBlockQ query
-// rows). It streams the key tiles its rows may see with an online softmax: per row a
-// running max m, a running sum l and an accumulator rescaled by exp(m_old - m_new). Key
+// Forward (flash-style): one work unit is a (batch, query head, tile of query rows). It
+// streams the key tiles its rows may see with an online softmax: per row a running max m, a running sum l and an accumulator rescaled by exp(m_old - m_new). Key
 // tiles the mask hides entirely are never visited (a sliding window visits O(window)
 // keys), tiles the mask allows entirely skip the mask test, and only the others test each
 // element. Units are dealt round-robin to the OpenMP team (causal rows differ in cost).
@@ -183,7 +182,7 @@ namespace {
 
 /// Per-thread tiles of the forward: Q, K, V, S, accumulator, m, l.
 int64_t forward_thread_bytes(const AttnGeo& g, int64_t elem) {
-  int64_t bq = attn::tile_q(g), bk = attn::tile_k(g);
+  int64_t bq = attn::fwd_tile_q(g), bk = attn::fwd_tile_k(g);
   return attn::Carver{nullptr, elem}.bytes(
       {bq * g.d, bk * g.d, bk * g.dv, bq * bk, bq * g.dv, bq, bq});
 }
@@ -209,7 +208,7 @@ template <class T> void forward(const OpArgs& a, const AttnGeo& g) {
   }
   T* o = static_cast<T*>(a.out[0]);
   T* lse = static_cast<T*>(a.out[1]);
-  const int64_t bq = attn::tile_q(g), bk = attn::tile_k(g), qtiles = (g.n + bq - 1) / bq;
+  const int64_t bq = attn::fwd_tile_q(g), bk = attn::fwd_tile_k(g), qtiles = (g.n + bq - 1) / bq;
   const int64_t units = g.nb * g.hq * qtiles;
   if (units == 0)
     return;

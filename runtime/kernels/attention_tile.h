@@ -89,12 +89,19 @@ double row_max(const double* x, int64_t n);
 float row_exp_sum(float* x, int64_t n, float m);
 double row_exp_sum(double* x, int64_t n, double m);
 
-/// Tile extents for a problem: the block sizes, or less for a smaller problem.
+/// Backward tile extents for a problem: the block sizes, or less for a smaller problem.
 inline int64_t tile_q(const AttnGeo& g) {
   return std::clamp<int64_t>(g.n, 1, kAttnBlockQ);
 }
 inline int64_t tile_k(const AttnGeo& g) {
   return std::clamp<int64_t>(g.m, 1, kAttnBlockK);
+}
+/// Forward tile extents (see kAttnFwdBlockQ).
+inline int64_t fwd_tile_q(const AttnGeo& g) {
+  return std::clamp<int64_t>(g.n, 1, g.n >= kAttnFwdLongN ? kAttnFwdBlockQ : kAttnBlockQ);
+}
+inline int64_t fwd_tile_k(const AttnGeo& g) {
+  return std::clamp<int64_t>(g.m, 1, kAttnFwdBlockK);
 }
 
 /// Carves 64-byte-aligned arrays of T out of a workspace.

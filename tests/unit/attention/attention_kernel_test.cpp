@@ -185,6 +185,9 @@ void check_against_interpreter(const Shape4& s, uint64_t seed) {
 TEST_CASE("attention kernel: forward and backward match the interpreter at tile boundaries") {
   using rt::kernels::kAttnBlockK;
   using rt::kernels::kAttnBlockQ;
+  using rt::kernels::kAttnFwdBlockK;
+  using rt::kernels::kAttnFwdBlockQ;
+  using rt::kernels::kAttnFwdLongN;
   const int64_t bq = kAttnBlockQ, bk = kAttnBlockK;
   std::vector<Shape4> shapes = {
       sh({}, 1, 1, bq - 1, bk + 1, 8, 8, "causal"),
@@ -197,6 +200,9 @@ TEST_CASE("attention kernel: forward and backward match the interpreter at tile 
       sh({}, 1, 1, 1, 1, 1, 1, "none"),
       sh({}, 1, 1, 70, 300, 8, 8, "sliding", 1),   // one key per query
       sh({}, 1, 1, 70, 300, 8, 8, "sliding", 999), // window beyond M: causal
+      // the forward's long-sequence tiles (backward keeps its own)
+      sh({}, 1, 1, kAttnFwdLongN, 2 * kAttnFwdBlockK + 1, 8, 8, "causal"),
+      sh({}, 2, 1, 3 * kAttnFwdBlockQ + 5, kAttnFwdBlockK - 1, 4, 4, "sliding", 300),
   };
   for (size_t i = 0; i < shapes.size(); ++i) {
     INFO("shape " << i);
