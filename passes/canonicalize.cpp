@@ -216,6 +216,26 @@ std::vector<Value*> compose_transposes(RuleCtx& c) {
   return c.become(OpKind::Transpose, {x}, {{"perm", perm}});
 }
 
+/// transpose(x, p) that only moves unit dims (the others keep their order) -> reshape:
+/// the same elements in the same order, and a reshape is a plain view downstream.
+bool transpose_moves_units(const Node& n) {
+  const auto& perm = n.attrs.i64_list("perm");
+  const ir::Shape& xs = n.operand(0)->type.shape;
+  int64_t last = -1;
+  for (int64_t p : perm) {
+    if (xs.dim(p) == 1)
+      continue;
+    if (p < last)
+      return false;
+    last = p;
+  }
+  return true;
+}
+std::vector<Value*> transpose_to_reshape(RuleCtx& c) {
+  std::vector<int64_t> shape = c.node.result(0)->type.shape.to_vector();
+  return c.become(OpKind::Reshape, {c.node.operand(0)}, {{"shape", shape}});
+}
+
 /// reshape(reshape(x)) -> reshape(x), or x itself when the shapes agree.
 bool reshape_of_reshape(const Node& n) {
   return is_op(n.operand(0), OpKind::Reshape);
@@ -239,6 +259,64 @@ std::vector<Value*> splat_to_full(RuleCtx& c) {
                   {{"shape", t.shape.to_vector()}, {"value", v}, {"dtype", t.dtype}});
 }
 
+/// reduce(transpose(x, p), axes) -> transpose(reduce(x, p[axes])): the reduction walks x
+/// in its own layout (a column sum of x^T is a row-contiguous column reduction of x, which
+/// the loop code generator vectorises; over x^T it strides through memory), and the
+/// transpose moves to the small result. Any reduction with `axes` commutes with permuting
+/// its operand's axes.
+bool reduce_of_transpose(const Node& n) {
+  return n.def().has(ir::kReduction) && n.attrs.has("axes") &&
+         is_op(n.operand(0), OpKind::Transpose);
+}
+std::vector<Value*> reduce_before_transpose(RuleCtx& c) {
+  const Node& t = *producer(c.node.operand(0));
+  const std::vector<int64_t> perm = t.attrs.i64_list("perm");
+  const int64_t r = static_cast<int64_t>(perm.size());
+  const std::vector<int64_t>& given = c.node.attrs.i64_list("axes");
+  std::vector<bool> reduced(static_cast<size_t>(r), given.empty()); // [] reduces every axis
+  for (int64_t a : given)
+    reduced[static_cast<size_t>((a % r + r) % r)] = true;
+  std::vector<bool> x_reduced(static_cast<size_t>(r), false);
+  std::vector<int64_t> axes;
+  for (int64_t i = 0; i < r; ++i)
+    if (reduced[static_cast<size_t>(i)]) {
+      axes.push_back(perm[static_cast<size_t>(i)]);
+      x_reduced[static_cast<size_t>(perm[static_cast<size_t>(i)])] = true;
+    }
+  std::sort(axes.begin(), axes.end());
+  const bool keepdims = c.node.attrs.boolean("keepdims");
+  // Permutation of the inner reduction's result: with keepdims it has x's rank; without,
+  // result dim k is the kept x dim of rank k among the kept ones.
+  std::vector<int64_t> out_perm;
+  for (int64_t i = 0; i < r; ++i) {
+    int64_t xi = perm[static_cast<size_t>(i)];
+    if (keepdims)
+      out_perm.push_back(xi);
+    else if (!reduced[static_cast<size_t>(i)])
+      out_perm.push_back(std::count(x_reduced.begin(), x_reduced.begin() + xi, false));
+  }
+  ir::AttrList attrs;
+  for (const auto& [name, value] : c.node.attrs.items())
+    attrs.emplace_back(name, name == "axes" ? ir::Attr(axes) : value);
+  // When the inner result already has the node's shape (the permutation only moves unit
+  // dims), it replaces the node outright and takes its name.
+  const ir::Shape& xs = t.operand(0)->type.shape;
+  std::vector<int64_t> inner_shape;
+  for (int64_t j = 0; j < r; ++j)
+    if (!x_reduced[static_cast<size_t>(j)] || keepdims)
+      inner_shape.push_back(x_reduced[static_cast<size_t>(j)] ? 1 : xs.dim(j));
+  const bool direct = inner_shape == c.node.result(0)->type.shape.to_vector();
+  auto inner = c.rw.create(c.pos, c.node.op, {t.operand(0)}, attrs, c.node.loc,
+                           direct ? c.node.result(0)->name : std::string());
+  if (!inner.ok())
+    return {};
+  ++c.pos;
+  Value* red = inner.value()->result(0);
+  if (direct)
+    return {red};
+  return c.become(OpKind::Transpose, {red}, {{"perm", out_perm}});
+}
+
 // ---- the table: the first rule that matches a node (and succeeds) wins ----
 
 const Rule kRules[] = {
@@ -250,12 +328,14 @@ const Rule kRules[] = {
     {"transpose-identity", OpKind::Transpose, matches<transpose_identity>,
      keep<transpose_identity>},
     {"transpose-transpose", OpKind::Transpose, transpose_of_transpose, compose_transposes},
+    {"transpose-units", OpKind::Transpose, transpose_moves_units, transpose_to_reshape},
     {"reshape-identity", OpKind::Reshape, matches<same_type_operand>, keep<same_type_operand>},
     {"reshape-reshape", OpKind::Reshape, reshape_of_reshape, merge_reshapes},
     {"broadcast-identity", OpKind::BroadcastTo, matches<same_type_operand>,
      keep<same_type_operand>},
     {"broadcast-splat", OpKind::BroadcastTo, broadcast_of_splat, splat_to_full},
     {"cast-identity", OpKind::Cast, matches<same_type_operand>, keep<same_type_operand>},
+    {"reduce-transpose", std::nullopt, reduce_of_transpose, reduce_before_transpose},
 };
 
 // ---- the driver ----

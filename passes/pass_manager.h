@@ -25,7 +25,8 @@ namespace tevo::passes {
 /// The pipeline "default" stands for: clean-ups, then the cost-driven rewrites of
 /// transformer variants, then dead-code removal. Every backend runs it before its own
 /// passes; "canonicalize,cse,dce" is the same without rewrites.
-inline constexpr std::string_view kDefaultPipeline = "canonicalize,cse,fuse-attention,reassociate-matmul,long-conv,dce";
+inline constexpr std::string_view kDefaultPipeline =
+    "canonicalize,cse,fuse-attention,reassociate-matmul,long-conv,canonicalize,cse,dce";
 
 /// How a pipeline runs and what it shows.
 struct PipelineOptions {

@@ -12,11 +12,13 @@
 //    axis: the normaliser 1/rowsum, a scalar temperature), either the left operand of a
 //    matmul (-> A (B C), scalings applied after) or a sum/mean over the last axis (->
 //    A sum(B) : the normaliser). Then S and everything N x N is dead after the rewrite.
-//    A normaliser and a product that share S become one product with a ones column
-//    appended to C ("ones-column trick"): A (B [C | 1]), sliced into numerator and
-//    denominator. Anything else between the matmuls (a softmax, a norm, a causal mask)
-//    makes the rewrite illegal; a missed remark names it when the right product would
-//    have been cheaper.
+//    The normaliser is A sum(B) on its own, not a ones column appended to C (one product
+//    A (B [C | 1]) sliced into numerator and denominator): a width of d + 1 misaligns both
+//    products and every row of the elementwise kernels around them (measured ~25% slower
+//    at N = 16k, d = 64), and sum(B) over a transposed B is a column sum that canonicalize
+//    turns into a contiguous reduction fused with phi(K). Anything else between the
+//    matmuls (a softmax, a norm, a causal mask) makes the rewrite illegal; a missed remark
+//    names it when the right product would have been cheaper.
 //  - left-product, rooted at matmul(A, T) with T = matmul(B, C) used once: back to
 //    (A B) C when that is cheaper (short sequences).
 // Both compare the roofline time estimate of exactly the nodes each form has, priced by
@@ -351,26 +353,11 @@ private:
   /// Builds the right form of every use into `t` and records the replacements.
   static void build_right(Tentative& t, const Analysis& an, Value* A, Value* B,
                           std::vector<std::pair<Value*, Value*>>& repl, int64_t chunk) {
-    // Ones-column trick: one matmul use and sum uses whose results are only used by
-    // that use's chain, or after it, share one product with [C | 1].
-    const ChainUse* mm = nullptr;
-    int matmuls = 0;
-    for (const ChainUse& u : an.uses)
-      if (u.kind == ChainUse::Kind::Matmul) {
-        mm = &u;
-        ++matmuls;
-      }
     std::unordered_map<const Value*, Value*> subst;
-    std::unordered_set<const Node*> joined;
-    if (matmuls == 1)
-      for (const ChainUse& u : an.uses)
-        if (u.kind == ChainUse::Kind::Sum && u.scalings.empty() && !u.causal && !mm->causal &&
-            joinable(u, *mm, t.graph()))
-          joined.insert(u.node);
 
     // Separate sums/means first (at their own positions: they may feed the scalings).
     for (const ChainUse& u : an.uses) {
-      if (u.kind == ChainUse::Kind::Matmul || joined.count(u.node))
+      if (u.kind == ChainUse::Kind::Matmul)
         continue;
       OpKind red = u.kind == ChainUse::Kind::Sum ? OpKind::Sum : OpKind::Mean;
       Value* x = nullptr;
@@ -397,38 +384,7 @@ private:
       Node& U = *u.node;
       Value* C = U.operand(1);
       Value* x = nullptr;
-      if (!joined.empty()) {
-        const ir::Shape& cs = C->type.shape;
-        int64_t d = cs.dim(cs.rank() - 1);
-        std::vector<int64_t> ones_shape = cs.to_vector();
-        ones_shape.back() = 1;
-        Value* ones = t.op_before(U, OpKind::Full, {},
-                           {{"shape", ones_shape}, {"dtype", C->type.dtype}, {"value", 1.0}});
-        Value* c1 = ones ? t.op_before(U, OpKind::Concat, {C, ones}, {{"axis", int64_t{-1}}})
-                         : nullptr;
-        Value* bc = c1 ? t.op_before(U, OpKind::Matmul, {B, c1}, {}) : nullptr;
-        Value* both = bc ? t.op_before(U, OpKind::Matmul, {A, bc}, {}) : nullptr;
-        auto cut = [&](int64_t lo, int64_t hi) -> Value* {
-          if (!both)
-            return nullptr;
-          std::vector<int64_t> ends = both->type.shape.to_vector();
-          std::vector<int64_t> starts(ends.size(), 0);
-          starts.back() = lo;
-          ends.back() = hi;
-          return t.op_before(U, OpKind::Slice, {both}, {{"starts", starts}, {"ends", ends}});
-        };
-        x = cut(0, d);
-        Value* den = cut(d, d + 1);
-        for (const Node* j : joined) {
-          Value* dj = fit(t, U, den, j->result(0));
-          if (!dj) {
-            t.fail("the reassociated form does not have the original type");
-            return;
-          }
-          repl.emplace_back(j->result(0), dj);
-          subst[j->result(0)] = dj;
-        }
-      } else if (u.causal) {
+      if (u.causal) {
         x = chunked_causal_product(t, U, A, B, C, chunk);
       } else {
         Value* bc = t.op_before(U, OpKind::Matmul, {B, C}, {});
@@ -452,23 +408,6 @@ private:
     if (x->type.dtype != want->type.dtype || x->type.numel() != want->type.numel())
       return nullptr;
     return t.op_before(before, OpKind::Reshape, {x}, {{"shape", want->type.shape.to_vector()}});
-  }
-
-  /// Whether sum use `s` can be computed by `mm`'s joint product: its result is used only
-  /// by nodes after mm (or by the scalings of mm's chain, which die with it).
-  static bool joinable(const ChainUse& s, const ChainUse& mm, const ir::Graph& g) {
-    const Value* r = s.node->result(0);
-    // Nodes before mm (in list order) may use r only as scalings of mm's chain.
-    for (const auto& n : g.nodes()) {
-      if (n.get() == mm.node)
-        return true;
-      bool uses_r = std::find(n->operands.begin(), n->operands.end(), r) != n->operands.end();
-      bool in_chain = std::any_of(mm.scalings.begin(), mm.scalings.end(),
-                                  [&](const Scaling& sc) { return sc.node == n.get(); });
-      if (uses_r && !in_chain)
-        return false;
-    }
-    return true;
   }
 };
 

@@ -555,7 +555,8 @@ private:
   /// (inner, contiguous, vectorised), then one loop over the chunk computing the O-shaped
   /// values that depend on it into arrays (later loops read them back instead of
   /// recomputing); O-shaped results are stored after the last reduction, and a final loop
-  /// over R x the chunk stores the D-shaped results.
+  /// over R x the chunk stores the D-shaped results that depend on a reduction (the others
+  /// are stored by the first reduction's loop).
   void column_order(llvm::Value* begin, llvm::Value* end, size_t q) {
     int64_t extent_q = s_.d[q];
     size_t at = 0;
@@ -588,10 +589,16 @@ private:
                  ? e_->i64(chunk)
                  : b_.CreateBinaryIntrinsic(llvm::Intrinsic::umin, e_->i64(chunk),
                                             b_.CreateSub(e_->i64(extent_q), ch.c0));
-    bool any_o = false, any_d = false;
-    for (const ir::Value* v : body_.outputs) {
+    // D-shaped results that depend on no reduction are stored by the first reduction's
+    // loop over R, which computes them anyway (a column sum next to the values it sums:
+    // one pass over memory, not two); the others need the final loop.
+    bool any_o = false, any_late_d = false;
+    std::vector<bool> early_d(body_.outputs.size(), false);
+    for (size_t k = 0; k < body_.outputs.size(); ++k) {
+      const ir::Value* v = body_.outputs[k];
       bool d = v->type.shape.to_vector() == s_.d;
-      any_d = any_d || d;
+      early_d[k] = d && !v->is_input() && last_.count(v) && last_.at(v) < 0;
+      any_late_d = any_late_d || (d && !early_d[k]);
       any_o = any_o || !d;
     }
     std::vector<Slot> slots;
@@ -610,8 +617,12 @@ private:
         LoopNest nest(b_, *e_);
         Index rv = open_reduced(nest);
         Elem e = open_elements(nest, ch, slots);
-        llvm::Value* v = e_->emit(rn.operand(0), domain_index(e.o, rv));
+        Index idx = domain_index(e.o, rv);
+        llvm::Value* v = e_->emit(rn.operand(0), idx);
         store_slot(acc, e.c, combine(b_, rn.op, t, load_slot(acc, e.c), v));
+        for (size_t k = 0; j == 0 && k < body_.outputs.size(); ++k)
+          if (early_d[k])
+            store(k, idx, s_.d);
         nest.close_all();
       }
       slots.push_back(acc);
@@ -637,13 +648,13 @@ private:
         }
       nest.close_all();
     }
-    if (any_d) {
+    if (any_late_d) {
       LoopNest nest(b_, *e_);
       Index rv = open_reduced(nest);
       Elem e = open_elements(nest, ch, slots);
       Index idx = domain_index(e.o, rv);
       for (size_t k = 0; k < body_.outputs.size(); ++k)
-        if (body_.outputs[k]->type.shape.to_vector() == s_.d)
+        if (body_.outputs[k]->type.shape.to_vector() == s_.d && !early_d[k])
           store(k, idx, s_.d);
       nest.close_all();
     }

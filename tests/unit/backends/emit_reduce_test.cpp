@@ -210,6 +210,25 @@ TEST_CASE("emit: column reductions over leading and middle axes with D-shaped re
   }
 }
 
+TEST_CASE("emit: a column sum of a D-shaped result stores it in the reduction's pass") {
+  // phi(k) = elu(k) + 1 and its column sum (linear attention's normaliser): the D-shaped
+  // result depends on no reduction, so the first loop over R stores it while summing.
+  for (int64_t n : {1, 16, 64, 67}) {
+    Case c;
+    std::string d = fmt::format("f32[2,33,{}]", n);
+    c.text = loop_func({"%k: " + d}, {d, fmt::format("f32[2,1,{}]", n)},
+                       fmt::format("  %e = elu %k : {0}\n"
+                                   "  %one = full {{shape = [], value = 1.0}} : f32[]\n"
+                                   "  %p = add %e, %one : {0}\n"
+                                   "  %z = sum %p {{axes = [1], keepdims = true}} : f32[2,1,{1}]\n"
+                                   "  return %p, %z",
+                                   d, n));
+    c.tol = kF32Math;
+    CAPTURE(c.text);
+    run_case(c);
+  }
+}
+
 TEST_CASE("emit: layer-norm-style column group: two dependent reductions over axis 0") {
   // Normalises every column of x[B, C]: mean, centred variance, rsqrt, scale by a
   // per-row weight; results y (D), mean (O_drop), rstd (O_keep) and a bool O_drop value
