@@ -139,6 +139,19 @@ TEST_CASE("emit: a large map group is split over its leading dims") {
   CHECK(o.info.grain == 86);
 }
 
+TEST_CASE("emit: a map group of one long row still splits over its rows") {
+  // [1, 1, 4096, 64] (one head of phi(Q) in linear attention): 4096 * 64 elements per
+  // iteration would leave one iteration; 64-element rows give 4096 iterations of one
+  // vector row each, so two threads share the work.
+  Case c;
+  c.text = loop_func({"%x: f32[1,1,4096,64]"}, {"f32[1,1,4096,64]"},
+                     "  %e = elu %x : f32[1,1,4096,64]\n  return %e");
+  c.tol = kF32Math;
+  Outcome o = run_case(c);
+  CHECK(o.info.extent == 4096);
+  CHECK(o.info.grain == 512);
+}
+
 TEST_CASE("emit: views are index maps") {
   struct V {
     std::vector<std::string> args;
