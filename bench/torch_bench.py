@@ -117,7 +117,6 @@ def make_variant(family, form, w, n, gen):
     if family == "linattn":
         d = m = 64
         q, k, v = uniform(1, w, n, d, gen=gen), uniform(1, w, n, d, gen=gen), uniform(1, w, n, m, gen=gen)
-        ones = torch.ones(1, w, n, 1)
         info = dict(shape=f"B1 H{w} N{n} d=m=64")
 
         def phi(x):
@@ -128,8 +127,9 @@ def make_variant(family, form, w, n, gen):
             return (a / a.sum(-1, keepdim=True)) @ v
 
         def right():
-            nd = phi(q) @ (phi(k).transpose(-2, -1) @ torch.cat([v, ones], -1))
-            return nd[..., :m] / nd[..., m:]
+            pq, pk = phi(q), phi(k)
+            z = pk.sum(-2, keepdim=True).transpose(-2, -1)
+            return (pq @ (pk.transpose(-2, -1) @ v)) / (pq @ z)
         return (naive if form == "naive" else right), info
     if family == "causal":
         q, k, v = (uniform(1, w, n, 64, gen=gen) for _ in range(3))

@@ -44,7 +44,7 @@ Tensor phi(Tensor x) {
 }
 
 /// Linear attention, non-causal, B=1: naive (left product as written) or the right
-/// product by hand with the ones-column trick for the normaliser.
+/// product by hand: phi(Q) (phi(K)^T V) over phi(Q) (column sums of phi(K)).
 std::unique_ptr<ir::Graph> linear_attention(const VariantSpec& s, const std::string& name) {
   Trace t(name);
   const int64_t H = s.width, N = s.n;
@@ -56,10 +56,10 @@ std::unique_ptr<ir::Graph> linear_attention(const VariantSpec& s, const std::str
     Tensor a = matmul(phi(q), transpose(phi(k))); // [1, H, N, N]
     o = matmul(a / sum(a, {-1}, true), v);
   } else {
-    Tensor v1 = concat({v, full(t, {1, H, N, 1}, 1.0)}, -1); // [v | 1]
-    Tensor kv = matmul(transpose(phi(k)), v1);               // [1, H, d, m + 1]
-    Tensor nd = matmul(phi(q), kv);                          // [1, H, N, m + 1]
-    o = slice(nd, -1, 0, kValueDim) / slice(nd, -1, kValueDim, kValueDim + 1);
+    Tensor pq = phi(q), pk = phi(k);
+    Tensor kv = matmul(transpose(pk), v);                  // [1, H, d, m]
+    Tensor z = transpose(sum(pk, {-2}, true));             // [1, H, d, 1]
+    o = matmul(pq, kv) / matmul(pq, z);                    // [1, H, N, m] / [1, H, N, 1]
   }
   t.output(o);
   return t.finish();
