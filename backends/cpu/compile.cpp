@@ -153,7 +153,7 @@ std::unique_ptr<ir::Graph> prepare(const ir::Graph& g, const CompileOptions& opt
   std::unique_ptr<ir::Graph> work = g.clone();
   std::string pipeline = opts.pipeline == "default" ? std::string(passes::kDefaultPipeline)
                                                     : opts.pipeline;
-  pipeline += pipeline.empty() ? "decompose,fuse" : ",decompose,fuse";
+  pipeline += pipeline.empty() ? "split-k,decompose,fuse" : ",split-k,decompose,fuse";
   auto pm = passes::PassManager::parse(pipeline, opts.pipeline_options);
   if (!pm)
     throw ir::Error(pm.error());

@@ -37,6 +37,7 @@ const RegisteredRewrite kRewrites[] = {
     {"reassociate-matmul,dce", "tests/lit/passes/reassociate_matmul.tir", 4},
     {"fuse-attention,dce", "tests/lit/passes/fuse_attention.tir", 5},
     {"long-conv,dce", "tests/lit/passes/long_conv.tir", 3},
+    {"split-k,dce", "tests/lit/passes/split_k.tir", 2},
 };
 
 std::string read_file(const std::string& path) {
