@@ -406,6 +406,9 @@ def main():
                    help="predicted memory above which a measurement is skipped (memory)")
     v.add_argument("--variant-warmup", type=int, default=1)
     v.add_argument("--variant-min-runs", type=int, default=3)
+    v.add_argument("--variant-rounds", type=int, default=3,
+                   help="times each N is measured over all its systems, interleaved; each "
+                        "system keeps its best round")
     v.add_argument("--no-torch", action="store_true", help="variants: tevo systems only")
     a = ap.parse_args()
     a.threads = [int(x) for x in a.threads.split(",")]
@@ -474,7 +477,8 @@ def main():
                              limit_s=a.variant_limit, mem_cap_gib=a.variant_mem_gib,
                              no_rewrites_pipeline=run_variants.NO_REWRITES_PIPELINE,
                              timing=dict(warmup=a.variant_warmup, min_runs=a.variant_min_runs,
-                                         max_runs=a.max_runs, budget_s=a.budget)))
+                                         max_runs=a.max_runs, budget_s=a.budget,
+                                         rounds=a.variant_rounds)))
     os.makedirs(a.results, exist_ok=True)
     out = os.path.join(a.results, f"{date}.json" if a.suite == "all" else f"{date}-{a.suite}.json")
     with open(out + ".tmp", "w") as f:
