@@ -125,6 +125,13 @@ void gemm(char ta,
 namespace {
 
 #if TEVO_ATTN_AVX2
+/// exp's constants (Cephes-style): clamp range, log2(e), ln(2) split in two, and the
+/// degree-6 polynomial's coefficients from the highest; exp8 and exp16 share them.
+constexpr float kExpLo = -87.0f, kExpHi = 88.0f, kLog2e = 1.44269504088896341f;
+constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
+constexpr float kExpPoly[] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f,
+                              4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f};
+
 bool have_avx2() {
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
@@ -132,19 +139,16 @@ bool have_avx2() {
 /// exp of 8 floats (Cephes-style range reduction and degree-6 polynomial, ~2 ulp);
 /// arguments below -87 (and -inf) give exactly 0, NaN stays NaN.
 __attribute__((target("avx2,fma"))) inline __m256 exp8(__m256 x) {
-  const __m256 lo = _mm256_set1_ps(-87.0f), hi = _mm256_set1_ps(88.0f);
+  const __m256 lo = _mm256_set1_ps(kExpLo), hi = _mm256_set1_ps(kExpHi);
   __m256 under = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
   x = _mm256_min_ps(hi, _mm256_max_ps(lo, x)); // second operand wins on NaN: x stays NaN
-  __m256 fx = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+  __m256 fx = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(kLog2e)),
                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
-  x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), x);
-  __m256 y = _mm256_set1_ps(1.9875691500e-4f);
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.3981999507e-3f));
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(8.3334519073e-3f));
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(4.1665795894e-2f));
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.6666665459e-1f));
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(5.0000001201e-1f));
+  x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(kLn2Hi), x);
+  x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(kLn2Lo), x);
+  __m256 y = _mm256_set1_ps(kExpPoly[0]);
+  for (int i = 1; i < 6; ++i)
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(kExpPoly[i]));
   y = _mm256_fmadd_ps(y, _mm256_mul_ps(x, x), _mm256_add_ps(x, _mm256_set1_ps(1.0f)));
   __m256i e =
       _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(fx), _mm256_set1_epi32(127)), 23);
@@ -199,19 +203,16 @@ bool have_avx512() {
 
 /// exp8's range reduction and polynomial on 16 lanes.
 __attribute__((target("avx512f"))) inline __m512 exp16(__m512 x) {
-  const __m512 lo = _mm512_set1_ps(-87.0f), hi = _mm512_set1_ps(88.0f);
+  const __m512 lo = _mm512_set1_ps(kExpLo), hi = _mm512_set1_ps(kExpHi);
   __mmask16 under = _mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ);
   x = _mm512_min_ps(hi, _mm512_max_ps(lo, x));
-  __m512 fx = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+  __m512 fx = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(kLog2e)),
                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(0.693359375f), x);
-  x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(-2.12194440e-4f), x);
-  __m512 y = _mm512_set1_ps(1.9875691500e-4f);
-  y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(1.3981999507e-3f));
-  y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(8.3334519073e-3f));
-  y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(4.1665795894e-2f));
-  y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(1.6666665459e-1f));
-  y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(5.0000001201e-1f));
+  x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(kLn2Hi), x);
+  x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(kLn2Lo), x);
+  __m512 y = _mm512_set1_ps(kExpPoly[0]);
+  for (int i = 1; i < 6; ++i)
+    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(kExpPoly[i]));
   y = _mm512_fmadd_ps(y, _mm512_mul_ps(x, x), _mm512_add_ps(x, _mm512_set1_ps(1.0f)));
   __m512i e =
       _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(fx), _mm512_set1_epi32(127)), 23);
@@ -267,27 +268,56 @@ template <class T> T row_exp_sum_scalar(T* x, int64_t n, T m) {
 
 } // namespace
 
-float row_max(const float* x, int64_t n) {
+bool row_isa_supported(RowIsa isa) {
 #if TEVO_ATTN_AVX2
-  if (have_avx512())
+  if (isa == RowIsa::Avx512)
+    return have_avx512();
+  if (isa == RowIsa::Avx2)
+    return have_avx2();
+#endif
+  return isa == RowIsa::Best || isa == RowIsa::Scalar;
+}
+
+namespace {
+
+/// The ISA to run: `isa` when the CPU has it, the widest available for Best, else Scalar.
+RowIsa pick(RowIsa isa) {
+#if TEVO_ATTN_AVX2
+  if (isa == RowIsa::Best)
+    return have_avx512() ? RowIsa::Avx512 : have_avx2() ? RowIsa::Avx2 : RowIsa::Scalar;
+#endif
+  return row_isa_supported(isa) && isa != RowIsa::Best ? isa : RowIsa::Scalar;
+}
+
+} // namespace
+
+float row_max(const float* x, int64_t n, RowIsa isa) {
+  switch (pick(isa)) {
+#if TEVO_ATTN_AVX2
+  case RowIsa::Avx512:
     return row_max_avx512(x, n);
-  if (have_avx2())
+  case RowIsa::Avx2:
     return row_max_avx2(x, n);
 #endif
-  return row_max_scalar(x, n);
+  default:
+    return row_max_scalar(x, n);
+  }
 }
 double row_max(const double* x, int64_t n) {
   return row_max_scalar(x, n);
 }
 
-float row_exp_sum(float* x, int64_t n, float m) {
+float row_exp_sum(float* x, int64_t n, float m, RowIsa isa) {
+  switch (pick(isa)) {
 #if TEVO_ATTN_AVX2
-  if (have_avx512())
+  case RowIsa::Avx512:
     return row_exp_sum_avx512(x, n, m);
-  if (have_avx2())
+  case RowIsa::Avx2:
     return row_exp_sum_avx2(x, n, m);
 #endif
-  return row_exp_sum_scalar(x, n, m);
+  default:
+    return row_exp_sum_scalar(x, n, m);
+  }
 }
 double row_exp_sum(double* x, int64_t n, double m) {
   return row_exp_sum_scalar(x, n, m);

@@ -82,11 +82,17 @@ void gemm(char ta,
           double* c,
           int64_t ldc);
 
+/// Instruction sets of the f32 row primitives: Best picks the widest the CPU has; tests
+/// name one to cover every variant on any machine (unsupported ones fall back to Scalar).
+enum class RowIsa { Best, Avx512, Avx2, Scalar };
+/// Whether the CPU runs `isa` (Best and Scalar: always).
+bool row_isa_supported(RowIsa isa);
+
 /// Largest element of x[0, n) (-inf when n = 0).
-float row_max(const float* x, int64_t n);
+float row_max(const float* x, int64_t n, RowIsa isa = RowIsa::Best);
 double row_max(const double* x, int64_t n);
 /// x = exp(x - m) in place (m finite; -inf elements give 0); returns the sum.
-float row_exp_sum(float* x, int64_t n, float m);
+float row_exp_sum(float* x, int64_t n, float m, RowIsa isa = RowIsa::Best);
 double row_exp_sum(double* x, int64_t n, double m);
 
 /// Backward tile extents for a problem: the block sizes, or less for a smaller problem.

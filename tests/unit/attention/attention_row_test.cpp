@@ -1,0 +1,86 @@
+// The attention kernels' f32 row primitives (max; exp with its sum) in every instruction
+// set variant the CPU runs, against double-precision references: the AVX-512 variant is
+// the one the kernels take on an AVX-512 host, so the AVX2 and scalar ones are only
+// exercised here.
+#include "runtime/kernels/attention_tile.h"
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+using tevo::rt::kernels::attn::row_exp_sum;
+using tevo::rt::kernels::attn::row_isa_supported;
+using tevo::rt::kernels::attn::row_max;
+using tevo::rt::kernels::attn::RowIsa;
+
+const char* isa_name(RowIsa isa) {
+  switch (isa) {
+  case RowIsa::Avx512:
+    return "avx512";
+  case RowIsa::Avx2:
+    return "avx2";
+  case RowIsa::Scalar:
+    return "scalar";
+  default:
+    return "best";
+  }
+}
+
+/// A row of n scores: normal values, a few -inf (masked) and a few far below exp's range.
+std::vector<float> row(int64_t n, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::normal_distribution<float> d(0.0f, 4.0f);
+  std::vector<float> x(static_cast<size_t>(n));
+  for (int64_t j = 0; j < n; ++j) {
+    float v = d(gen);
+    if (j % 11 == 3)
+      v = -std::numeric_limits<float>::infinity();
+    else if (j % 13 == 5)
+      v -= 200.0f; // exp underflows to exactly 0
+    x[static_cast<size_t>(j)] = v;
+  }
+  return x;
+}
+
+} // namespace
+
+TEST_CASE("attention rows: max and exp-sum agree with double references in every ISA") {
+  for (RowIsa isa : {RowIsa::Best, RowIsa::Avx512, RowIsa::Avx2, RowIsa::Scalar}) {
+    if (!row_isa_supported(isa))
+      continue;
+    for (int64_t n : {0, 1, 7, 15, 16, 17, 31, 33, 64, 100, 257, 512}) {
+      std::string name = isa_name(isa);
+      CAPTURE(name);
+      CAPTURE(n);
+      std::vector<float> x = row(n, static_cast<uint32_t>(n) + 7);
+      double want_max = -std::numeric_limits<double>::infinity();
+      for (float v : x)
+        want_max = std::max(want_max, static_cast<double>(v));
+      float m = row_max(x.data(), n, isa);
+      CHECK(static_cast<double>(m) == want_max); // exact: max rounds nothing
+      if (n == 0 || std::isinf(m))
+        continue;
+      std::vector<float> e = x;
+      float s = row_exp_sum(e.data(), n, m, isa);
+      double want_sum = 0;
+      for (int64_t j = 0; j < n; ++j) {
+        // the argument as the kernels form it: x - m rounded to f32 (exact only when small)
+        float arg = x[static_cast<size_t>(j)] - m;
+        double want = std::exp(static_cast<double>(arg));
+        want_sum += want;
+        float got = e[static_cast<size_t>(j)];
+        if (std::isinf(x[static_cast<size_t>(j)]) || x[static_cast<size_t>(j)] - m < -88.0f)
+          CHECK(got == 0.0f); // masked or underflowing: exactly 0, never a denormal mess
+        else
+          CHECK(std::abs(got - want) <= 3e-7 * want); // the polynomial: ~2 ulp
+      }
+      CHECK(std::abs(s - want_sum) <= 1e-6 * want_sum);
+    }
+  }
+}
