@@ -54,7 +54,8 @@ DOC_BEGIN, DOC_END = "<!-- bench-variants:begin -->", "<!-- bench-variants:end -
 DOC_TITLE = """## Attention variants (issue 5)
 
 Forward only, f32, B=1; times are medians after 1 warm-up (3 to 30 runs, as many as fit in
-2 s); "skipped (limit)" / "skipped (memory)": smaller N predicted a measurement over the
+2 s), measured for every system of a row back to back, three rounds, each system keeping
+its best round (this host is shared: noise only slows runs down); "skipped (limit)" / "skipped (memory)": smaller N predicted a measurement over the
 time limit or the memory cap (bench/README.md). tevo naive = the naive graph through
 `cpu::compile`'s default pipeline; rewrites off = the same graph with
 `CompileOptions::pipeline = "%s"`; form = what the compiled plan computes (left: an N x N
