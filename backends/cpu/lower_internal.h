@@ -96,6 +96,11 @@ void lower_conv1d(Lowerer& L, const ir::Node& n);
 /// True for the ops run by runtime kernels (lower_runtime_ops.cpp).
 bool is_runtime_op(ir::OpKind k);
 void lower_runtime_op(Lowerer& L, const ir::Node& n);
+/// conv1d with one output channel per group (groups = C_out: depthwise, or the weight
+/// gradient conv1d's VJP builds for it), stride 1, dilation 1, f32/f64: the runtime kernel
+/// "depthwise_conv1d" instead of oneDNN (whose im2col path is memory-bound for it).
+bool is_depthwise_conv1d(const ir::Node& n);
+void lower_depthwise_conv1d(Lowerer& L, const ir::Node& n);
 /// Name of a dnnl::algorithm value ("eltwise_relu"), for listings (lower_library.cpp).
 std::string dnnl_alg_name(int32_t alg);
 

@@ -402,6 +402,10 @@ void lower_library_group(Lowerer& L, const ir::Node& n) {
 }
 
 void lower_conv1d(Lowerer& L, const ir::Node& n) {
+  if (is_depthwise_conv1d(n)) {
+    lower_depthwise_conv1d(L, n);
+    return;
+  }
   // f64 runs on the executor's reference loops (oneDNN has no f64 convolution).
   if (!onednn_dtype(n.result(0)->type.dtype) && n.result(0)->type.dtype != ir::DType::F64)
     L.fail(n, fmt::format("conv1d on {} is not supported by the CPU backend (f32, f16, bf16 "

@@ -40,6 +40,47 @@ bool is_runtime_op(ir::OpKind k) {
   }
 }
 
+namespace {
+
+/// Appends step `s` (operands and results of n, placed) to the plan.
+void add_runtime_step(Lowerer& L, const ir::Node& n, rt::RuntimeOpStep s) {
+  std::vector<int32_t> touched;
+  for (const ir::Value* v : n.operands) {
+    const Placed& p = L.at(v);
+    s.operands.push_back(L.desc(p));
+    touched.push_back(p.buffer);
+  }
+  for (int i = 0; i < n.num_results(); ++i) {
+    Placed p = L.place_result(n.result(i));
+    s.results.push_back(L.desc(p));
+    touched.push_back(p.buffer);
+  }
+  rt::Plan& plan = L.out.plan;
+  plan.runtime_ops.push_back(std::move(s));
+  L.add_step(rt::Step::Kind::RuntimeOp, static_cast<int32_t>(plan.runtime_ops.size() - 1), n,
+             touched);
+}
+
+} // namespace
+
+bool is_depthwise_conv1d(const ir::Node& n) {
+  if (n.op != OpKind::Conv1d)
+    return false;
+  const ir::Shape &x = n.operand(0)->type.shape, &w = n.operand(1)->type.shape;
+  ir::DType t = n.result(0)->type.dtype;
+  return (t == ir::DType::F32 || t == ir::DType::F64) && n.attrs.i64("stride") == 1 &&
+         n.attrs.i64("dilation") == 1 && n.attrs.i64("groups") == w.dim(0) &&
+         x.dim(1) == w.dim(0) * w.dim(1);
+}
+
+void lower_depthwise_conv1d(Lowerer& L, const ir::Node& n) {
+  rt::RuntimeOpStep s;
+  s.op = "depthwise_conv1d";
+  const std::vector<int64_t>& pad = n.attrs.i64_list("padding");
+  s.iattrs = {pad[0], pad[1]};
+  add_runtime_step(L, n, std::move(s));
+}
+
 void lower_runtime_op(Lowerer& L, const ir::Node& n) {
   rt::RuntimeOpStep s;
   s.op = std::string(n.def().name);
@@ -87,21 +128,7 @@ void lower_runtime_op(Lowerer& L, const ir::Node& n) {
   default:
     TEVO_ASSERT(false, "{} is not a runtime op", n.def().name);
   }
-  std::vector<int32_t> touched;
-  for (const ir::Value* v : n.operands) {
-    const Placed& p = L.at(v);
-    s.operands.push_back(L.desc(p));
-    touched.push_back(p.buffer);
-  }
-  for (int i = 0; i < n.num_results(); ++i) {
-    Placed p = L.place_result(n.result(i));
-    s.results.push_back(L.desc(p));
-    touched.push_back(p.buffer);
-  }
-  rt::Plan& plan = L.out.plan;
-  plan.runtime_ops.push_back(std::move(s));
-  L.add_step(rt::Step::Kind::RuntimeOp, static_cast<int32_t>(plan.runtime_ops.size() - 1), n,
-             touched);
+  add_runtime_step(L, n, std::move(s));
 }
 
 } // namespace tevo::cpu::detail

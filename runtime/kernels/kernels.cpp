@@ -12,6 +12,7 @@
 
 #include "runtime/json.h"
 #include "runtime/kernels/attention.h"
+#include "runtime/kernels/depthwise_conv1d.h"
 #include "runtime/kernels/fft_conv.h"
 #include "runtime/kernels/ops.h"
 
@@ -156,6 +157,8 @@ void check(const RuntimeOpStep& s) {
     check_attention(s, op == "attention_grad");
   } else if (op == "fft_conv" || op == "fft_conv_grad") {
     check_fft_conv(s, op == "fft_conv_grad");
+  } else if (op == "depthwise_conv1d") {
+    check_depthwise_conv1d(s);
   } else if (op == "random_uniform" || op == "random_normal") {
     counts(s, 0, 1, 1, 2);
     DType t = s.results[0].dtype;
@@ -177,6 +180,8 @@ int64_t workspace_bytes(const RuntimeOpStep& s, int threads) {
     return attention_workspace(s, threads);
   if (s.op == "fft_conv" || s.op == "fft_conv_grad")
     return fft_conv_workspace(s, threads);
+  if (s.op == "depthwise_conv1d")
+    return depthwise_conv1d_workspace(s, threads);
   return 0;
 }
 
@@ -209,6 +214,8 @@ void run(const RuntimeOpStep& s,
     fft_conv_forward(a);
   else if (op == "fft_conv_grad")
     fft_conv_kernel_grad(a);
+  else if (op == "depthwise_conv1d")
+    depthwise_conv1d(a);
   else
     throw Error(fmt::format("unknown runtime op '{}'", op));
 }

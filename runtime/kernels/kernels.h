@@ -47,6 +47,10 @@
 //                   iattrs {}                                          dtypes f32 f64
 //                   (ir/ops/fft_conv.cpp defines both; runtime/kernels/fft_conv.h says how
 //                   they run: power-of-two FFTs of length >= N + K - 1, in double)
+//   depthwise_conv1d operands (x [B,C*G,N], w [C,G,K])  results (y [B,C,N+pl+pr-K+1],
+//                   dense last dim)   iattrs {pad_left pl, pad_right pr}   dtypes f32 f64
+//                   (not an IR op: the CPU backend's lowering of conv1d with groups = C
+//                   output channels, stride 1, dilation 1; runtime/kernels/depthwise_conv1d.cpp)
 // rfft/irfft use an iterative radix-2 FFT for power-of-two lengths and Bluestein's
 // algorithm (a power-of-two FFT of length >= 2n - 1) otherwise, in double.
 #pragma once
