@@ -74,6 +74,24 @@ void check_compiled(const std::string& text, uint64_t seed,
   }
 }
 
+/// The gradient of every input of a scalar-loss function `text`, compiled (pipeline, 1 and
+/// 2 threads) against the interpreter, within 1e-4.
+void check_gradients(const char* text, uint64_t seed, const std::string& pipeline = "default") {
+  Module m = parse_module(text, "train.tir");
+  Graph& g = *m.funcs[0];
+  std::vector<Value*> wrt(g.inputs().begin(), g.inputs().end());
+  g.outputs = autodiff::grad(g, g.outputs[0], wrt);
+  auto ins = random_inputs(g, seed);
+  auto want = interp::run(g, ins);
+  for (int threads : {1, 2}) {
+    auto got = run_compiled(g, ins, threads, pipeline);
+    for (size_t i = 0; i < got.size(); ++i) {
+      std::string diff = compare(got[i], want[i], 1e-4);
+      CHECK_MESSAGE(diff.empty(), "threads " << threads << " gradient " << i << ": " << diff);
+    }
+  }
+}
+
 std::string dims(std::vector<int64_t> d) {
   return fmt::format("[{}]", fmt::join(d, ","));
 }
@@ -193,19 +211,7 @@ TEST_CASE("fft_conv kernel: a training graph (autodiff through fft_conv) compile
   return %s
 }
 )";
-  Module m = parse_module(text, "train.tir");
-  Graph& g = *m.funcs[0];
-  std::vector<Value*> wrt(g.inputs().begin(), g.inputs().end());
-  g.outputs = autodiff::grad(g, g.outputs[0], wrt);
-  auto ins = random_inputs(g, 21);
-  auto want = interp::run(g, ins);
-  for (int threads : {1, 2}) {
-    auto got = run_compiled(g, ins, threads);
-    for (size_t i = 0; i < got.size(); ++i) {
-      std::string diff = compare(got[i], want[i], 1e-4);
-      CHECK_MESSAGE(diff.empty(), "threads " << threads << " gradient " << i << ": " << diff);
-    }
-  }
+  check_gradients(text, 21);
 }
 
 TEST_CASE("long-conv: a causal depthwise conv1d rewritten to fft_conv compiles and matches") {
@@ -324,17 +330,5 @@ TEST_CASE("depthwise_conv1d kernel: gradients of a depthwise conv1d compile and 
   return %s
 }
 )";
-  Module m = parse_module(text, "train.tir");
-  Graph& g = *m.funcs[0];
-  std::vector<Value*> wrt(g.inputs().begin(), g.inputs().end());
-  g.outputs = autodiff::grad(g, g.outputs[0], wrt);
-  auto ins = random_inputs(g, 23);
-  auto want = interp::run(g, ins);
-  for (int threads : {1, 2}) {
-    auto got = run_compiled(g, ins, threads, "canonicalize,cse");
-    for (size_t i = 0; i < got.size(); ++i) {
-      std::string diff = compare(got[i], want[i], 1e-4);
-      CHECK_MESSAGE(diff.empty(), "threads " << threads << " gradient " << i << ": " << diff);
-    }
-  }
+  check_gradients(text, 23, "canonicalize,cse");
 }
