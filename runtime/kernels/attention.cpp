@@ -9,6 +9,7 @@
 #include "runtime/kernels/attention.h"
 
 #include "runtime/json.h"
+#include "runtime/kernels/ops.h"
 #include "runtime/kernels/attention_tile.h"
 
 #include <cmath>
@@ -48,14 +49,6 @@ bool AttnGeo::tile_full(int64_t i0, int64_t i1, int64_t j0, int64_t j1) const {
 }
 
 namespace {
-
-[[noreturn]] void bad(const RuntimeOpStep& s, const std::string& msg) {
-  throw Error(fmt::format("runtime op '{}': {}", s.op, msg));
-}
-
-std::string type_str(const StridedDesc& d) {
-  return fmt::format("{}[{}]", ir::dtype_name(d.dtype), fmt::join(d.dims, ","));
-}
 
 void expect(const RuntimeOpStep& s,
             const StridedDesc& got,

@@ -25,6 +25,7 @@
 #include <omp.h>
 
 #include "runtime/json.h"
+#include "runtime/kernels/ops.h"
 
 namespace tevo::rt::kernels {
 
@@ -34,14 +35,6 @@ namespace {
 constexpr int64_t kBlock = 4096;
 /// Longest row accepted.
 constexpr int64_t kMaxLen = int64_t{1} << 32;
-
-[[noreturn]] void bad(const RuntimeOpStep& s, const std::string& msg) {
-  throw Error(fmt::format("runtime op '{}': {}", s.op, msg));
-}
-
-std::string type_str(const StridedDesc& d) {
-  return fmt::format("{}[{}]", ir::dtype_name(d.dtype), fmt::join(d.dims, ","));
-}
 
 template <class T>
 inline __attribute__((always_inline)) void row_impl(const T* x, int64_t n, const T* w, int64_t k,
@@ -68,21 +61,13 @@ inline __attribute__((always_inline)) void row_impl(const T* x, int64_t n, const
 #define TEVO_DW_CLONES
 #endif
 
-TEVO_DW_CLONES void row_f32(const float* x, int64_t n, const float* w, int64_t k, int64_t pl,
-                            float* y, int64_t no, bool add) {
-  row_impl(x, n, w, k, pl, y, no, add);
+TEVO_DW_CLONES void row(const float* x, int64_t n, const float* w, int64_t k, int64_t pl,
+                        float* y, int64_t nout, bool add) {
+  row_impl(x, n, w, k, pl, y, nout, add);
 }
-TEVO_DW_CLONES void row_f64(const double* x, int64_t n, const double* w, int64_t k, int64_t pl,
-                            double* y, int64_t no, bool add) {
-  row_impl(x, n, w, k, pl, y, no, add);
-}
-void row(const float* x, int64_t n, const float* w, int64_t k, int64_t pl, float* y, int64_t no,
-         bool add) {
-  row_f32(x, n, w, k, pl, y, no, add);
-}
-void row(const double* x, int64_t n, const double* w, int64_t k, int64_t pl, double* y,
-         int64_t no, bool add) {
-  row_f64(x, n, w, k, pl, y, no, add);
+TEVO_DW_CLONES void row(const double* x, int64_t n, const double* w, int64_t k, int64_t pl,
+                        double* y, int64_t nout, bool add) {
+  row_impl(x, n, w, k, pl, y, nout, add);
 }
 
 template <class T> void run(const OpArgs& a) {

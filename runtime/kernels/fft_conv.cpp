@@ -35,6 +35,7 @@
 #include <omp.h>
 
 #include "runtime/json.h"
+#include "runtime/kernels/ops.h"
 #include "runtime/kernels/strided.h"
 
 namespace tevo::rt::kernels {
@@ -43,14 +44,6 @@ namespace {
 
 /// Longest signal accepted (keeps n and the workspace within reason).
 constexpr int64_t kMaxLen = int64_t{1} << 30;
-
-[[noreturn]] void bad(const RuntimeOpStep& s, const std::string& msg) {
-  throw Error(fmt::format("runtime op '{}': {}", s.op, msg));
-}
-
-std::string type_str(const StridedDesc& d) {
-  return fmt::format("{}[{}]", ir::dtype_name(d.dtype), fmt::join(d.dims, ","));
-}
 
 int64_t pow2_at_least(int64_t v) {
   int64_t n = 1;

@@ -18,11 +18,6 @@
 
 namespace tevo::rt::kernels {
 
-namespace {
-
-/// Longest transformed / sorted axis a runtime kernel accepts (keeps workspaces sane).
-constexpr int64_t kMaxAxis = int64_t{1} << 36;
-
 [[noreturn]] void bad(const RuntimeOpStep& s, const std::string& msg) {
   throw Error(fmt::format("runtime op '{}': {}", s.op, msg));
 }
@@ -30,6 +25,11 @@ constexpr int64_t kMaxAxis = int64_t{1} << 36;
 std::string type_str(const StridedDesc& d) {
   return fmt::format("{}[{}]", ir::dtype_name(d.dtype), fmt::join(d.dims, ","));
 }
+
+namespace {
+
+/// Longest transformed / sorted axis a runtime kernel accepts (keeps workspaces sane).
+constexpr int64_t kMaxAxis = int64_t{1} << 36;
 
 bool numeric(DType t) {
   return t == DType::F32 || t == DType::F64 || t == DType::I32 || t == DType::I64;

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 
 #include "runtime/plan.h"
 
@@ -19,6 +20,11 @@ struct OpArgs {
   uint8_t* workspace;
   int threads;
 };
+
+/// Throws rt::Error "runtime op '<op>': <msg>" (the checks of every runtime kernel).
+[[noreturn]] void bad(const RuntimeOpStep& s, const std::string& msg);
+/// "f32[2,3]": a step operand's dtype and dims, for error messages.
+std::string type_str(const StridedDesc& d);
 
 /// Rounds up to a multiple of 64 bytes (workspace pieces stay aligned).
 constexpr int64_t align64(int64_t n) {
