@@ -332,3 +332,47 @@ TEST_CASE("depthwise_conv1d kernel: gradients of a depthwise conv1d compile and 
 )";
   check_gradients(text, 23, "canonicalize,cse");
 }
+
+TEST_CASE("depthwise_conv1d kernel: check() rejects malformed steps in one line") {
+  // A plan read from an AOT artefact reaches the kernel only through check().
+  auto desc = [](DType t, std::vector<int64_t> d) {
+    rt::StridedDesc s;
+    s.dtype = t;
+    s.dims = d;
+    s.strides.assign(d.size(), 1);
+    for (size_t i = d.size(); i-- > 1;)
+      s.strides[i - 1] = s.strides[i] * d[i];
+    return s;
+  };
+  // x [2, 3*2, 8], w [3, 2, 4], padding [3, 0] -> y [2, 3, 8]
+  rt::RuntimeOpStep ok{"depthwise_conv1d", {desc(F32, {2, 6, 8}), desc(F32, {3, 2, 4})},
+                       {desc(F32, {2, 3, 8})}, {3, 0}, {}};
+  CHECK_NOTHROW(rt::kernels::check(ok));
+  auto err = [](const rt::RuntimeOpStep& s) {
+    try {
+      rt::kernels::check(s);
+    } catch (const rt::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  rt::RuntimeOpStep s = ok;
+  s.results[0] = desc(F32, {2, 3, 9});
+  CHECK_EQ(err(s), "runtime op 'depthwise_conv1d': shapes do not fit x [B, C * G, N], w [C, G, "
+                   "K], y [B, C, N + 3 + 0 - K + 1]: f32[2,6,8], f32[3,2,4], f32[2,3,9]");
+  s = ok;
+  s.iattrs = {-1, 0};
+  CHECK_EQ(err(s), "runtime op 'depthwise_conv1d': padding [-1, 0] out of range");
+  s = ok;
+  s.operands[1] = desc(F64, {3, 2, 4});
+  CHECK_EQ(err(s), "runtime op 'depthwise_conv1d': x, w, y must be rank-3 tensors of one dtype, "
+                   "got f32[2,6,8], f64[3,2,4], f32[2,3,8]");
+  s = ok;
+  s.iattrs = {3};
+  CHECK_EQ(err(s), "runtime op 'depthwise_conv1d': expected 2 operands, 1 result, 2 iattrs, 0 "
+                   "fattrs, got 2, 1, 1, 0");
+  s = ok;
+  s.results[0].strides = {24, 1, 3};
+  CHECK_EQ(err(s), "runtime op 'depthwise_conv1d': y must be contiguous along its last dim, got "
+                   "strides [24,1,3]");
+}
