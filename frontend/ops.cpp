@@ -263,6 +263,9 @@ Tensor cumsum(Tensor x, int64_t axis, bool reverse, bool exclusive, Loc loc) {
   return un(OpKind::Cumsum, x, loc,
             {{"axis", axis}, {"reverse", reverse}, {"exclusive", exclusive}});
 }
+Tensor linear_scan(Tensor a, Tensor b, int64_t axis, bool reverse, Loc loc) {
+  return emit1(OpKind::LinearScan, {a, b}, {{"axis", axis}, {"reverse", reverse}}, std::move(loc));
+}
 
 Tensor full(Trace& t, Ints shape, double value, DType dtype, Loc loc) {
   return emit1(OpKind::Full, {}, {{"shape", shape}, {"value", value}, {"dtype", dtype}}, loc, &t);

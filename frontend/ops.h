@@ -136,6 +136,10 @@ std::pair<Tensor, Tensor> topk(Tensor x, int64_t k, int64_t axis = -1, bool larg
                                Loc loc = Loc::here());
 Tensor cumsum(Tensor x, int64_t axis, bool reverse = false, bool exclusive = false,
               Loc loc = Loc::here());
+/// The linear recurrence h_t = a_t * h_{t-1} + b_t along `axis` (h_{-1} = 0; reverse runs
+/// from the end). `a` broadcasts to b: a per-channel decay has a size-1 axis. O(N) work.
+Tensor linear_scan(Tensor a, Tensor b, int64_t axis, bool reverse = false,
+                   Loc loc = Loc::here());
 
 // Sources (made in a given trace).
 Tensor full(Trace& t, Ints shape, double value, DType dtype = DType::F32, Loc loc = Loc::here());

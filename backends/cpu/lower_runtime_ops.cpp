@@ -23,6 +23,7 @@ int64_t axis_of(const ir::Node& n, const char* attr, int64_t rank) {
 bool is_runtime_op(ir::OpKind k) {
   switch (k) {
   case OpKind::Cumsum:
+  case OpKind::LinearScan:
   case OpKind::Topk:
   case OpKind::ScatterAdd:
   case OpKind::Rfft:
@@ -90,6 +91,9 @@ void lower_runtime_op(Lowerer& L, const ir::Node& n) {
   case OpKind::Cumsum:
     s.iattrs = {axis_of(n, "axis", rank), a.boolean("exclusive") ? 1 : 0,
                 a.boolean("reverse") ? 1 : 0};
+    break;
+  case OpKind::LinearScan: // the axis is b's (operand 1), a may have a lower rank
+    s.iattrs = {axis_of(n, "axis", n.operand(1)->type.shape.rank()), a.boolean("reverse") ? 1 : 0};
     break;
   case OpKind::Topk:
     s.iattrs = {a.i64("k"), axis_of(n, "axis", rank), a.boolean("largest") ? 1 : 0};

@@ -14,6 +14,7 @@
 #include "runtime/kernels/attention.h"
 #include "runtime/kernels/depthwise_conv1d.h"
 #include "runtime/kernels/fft_conv.h"
+#include "runtime/kernels/linear_scan.h"
 #include "runtime/kernels/ops.h"
 
 namespace tevo::rt::kernels {
@@ -159,6 +160,8 @@ void check(const RuntimeOpStep& s) {
     check_fft_conv(s, op == "fft_conv_grad");
   } else if (op == "depthwise_conv1d") {
     check_depthwise_conv1d(s);
+  } else if (op == "linear_scan") {
+    check_linear_scan(s);
   } else if (op == "random_uniform" || op == "random_normal") {
     counts(s, 0, 1, 1, 2);
     DType t = s.results[0].dtype;
@@ -216,6 +219,8 @@ void run(const RuntimeOpStep& s,
     fft_conv_kernel_grad(a);
   else if (op == "depthwise_conv1d")
     depthwise_conv1d(a);
+  else if (op == "linear_scan")
+    linear_scan(a);
   else
     throw Error(fmt::format("unknown runtime op '{}'", op));
 }

@@ -12,6 +12,9 @@
 // Layouts (axis: may be negative, counted from the end of the operand's rank):
 //   cumsum          operands (x)                  results (y: x's dtype and dims)
 //                   iattrs {axis, exclusive 0|1, reverse 0|1}          dtypes f32 f64 i32 i64
+//   linear_scan     operands (a, b)               results (h: b's dtype and dims)
+//                   iattrs {axis (of b), reverse 0|1}                  dtypes f32 f64
+//                   (h_t = a_t h_{t-1} + b_t; a right-aligned, broadcasts to b)
 //   topk            operands (x)                  results (values: x's dtype, indices: i64)
 //                   iattrs {k, axis, largest 0|1}                      dtypes f32 f64 i32 i64
 //                   (sorted, ties by lower index, NaN above every number)

@@ -9,6 +9,7 @@
 #include "passes/autodiff/grad.h"
 #include "runtime/json.h"
 #include "runtime/kernels/kernels.h"
+#include "tests/support/compiled_check.h"
 #include "tests/support/gradcheck.h"
 #include "tests/support/op_infer.h"
 #include "tests/support/random_inputs.h"
@@ -30,67 +31,9 @@ std::vector<interp::Array> random_inputs(const Graph& g, uint64_t seed) {
   return test::random_inputs(g, seed, -1.0, 1.0, 0.75);
 }
 
-/// "" when got matches want within rtol relative to max(|want|, the rms of want).
-std::string compare(const interp::Array& got, const interp::Array& want, double rtol) {
-  if (!(got.type == want.type))
-    return fmt::format("type {} but expected {}", got.type.str(), want.type.str());
-  double ss = 0;
-  for (int64_t i = 0; i < want.numel(); ++i)
-    ss += want[i] * want[i];
-  double rms = want.numel() > 0 ? std::sqrt(ss / static_cast<double>(want.numel())) : 0;
-  for (int64_t i = 0; i < got.numel(); ++i) {
-    double a = got[i], b = want[i];
-    if (!(std::fabs(a - b) <= rtol * std::max(std::fabs(b), rms)))
-      return fmt::format("element {}: got {} expected {} (rms {})", i, a, b, rms);
-  }
-  return "";
-}
-
-std::vector<interp::Array> run_compiled(const Graph& g, const std::vector<interp::Array>& ins,
-                                        int threads, const std::string& pipeline = "default") {
-  cpu::CompileOptions o;
-  o.threads = threads;
-  o.pipeline = pipeline;
-  auto exe = cpu::compile(g, o);
-  cpu::run_arrays(*exe, ins);
-  return cpu::run_arrays(*exe, ins); // a second run: no state kept between runs
-}
-
-void check_compiled(const std::string& text, uint64_t seed,
-                    const std::string& pipeline = "default") {
-  INFO(text);
-  Module m = parse_module(text, "case.tir");
-  const Graph& g = *m.funcs[0];
-  auto ins = random_inputs(g, seed);
-  auto want = interp::run(g, ins);
-  double rtol = text.find("f32") != std::string::npos ? 1e-5 : 1e-11;
-  for (int threads : {1, 2}) {
-    auto got = run_compiled(g, ins, threads, pipeline);
-    REQUIRE_EQ(got.size(), want.size());
-    for (size_t i = 0; i < got.size(); ++i) {
-      std::string diff = compare(got[i], want[i], rtol);
-      CHECK_MESSAGE(diff.empty(), "threads " << threads << " result " << i << ": " << diff);
-    }
-  }
-}
-
-/// The gradient of every input of a scalar-loss function `text`, compiled (pipeline, 1 and
-/// 2 threads) against the interpreter, within 1e-4.
-void check_gradients(const char* text, uint64_t seed, const std::string& pipeline = "default") {
-  Module m = parse_module(text, "train.tir");
-  Graph& g = *m.funcs[0];
-  std::vector<Value*> wrt(g.inputs().begin(), g.inputs().end());
-  g.outputs = autodiff::grad(g, g.outputs[0], wrt);
-  auto ins = random_inputs(g, seed);
-  auto want = interp::run(g, ins);
-  for (int threads : {1, 2}) {
-    auto got = run_compiled(g, ins, threads, pipeline);
-    for (size_t i = 0; i < got.size(); ++i) {
-      std::string diff = compare(got[i], want[i], 1e-4);
-      CHECK_MESSAGE(diff.empty(), "threads " << threads << " gradient " << i << ": " << diff);
-    }
-  }
-}
+using test::check_compiled;
+using test::check_gradients;
+using test::run_compiled;
 
 std::string dims(std::vector<int64_t> d) {
   return fmt::format("[{}]", fmt::join(d, ","));
