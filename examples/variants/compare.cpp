@@ -106,8 +106,10 @@ std::string expected_rewrite(const MixerInfo& m) {
   std::string pass;
   if (has_family(m, "R1"))
     pass = "fuse-attention";
-  else if (has_family(m, "R2") && !m.causal)
-    pass = "reassociate-matmul"; // the right product; causal needs the chunked scan
+  else if (has_family(m, "R2") && m.variant.starts_with("longconv."))
+    pass = "decay-scan"; // S5 / RWKV: unrolled recurrences as masked decay matrices
+  else if (has_family(m, "R2"))
+    pass = "reassociate-matmul"; // the right product, or the chunked scan when causal
   else if (has_family(m, "R3") && m.variant.starts_with("longconv."))
     pass = "long-conv"; // a long causal convolution (fnet's FFT mixing is not one)
   std::vector<std::string> rw = rewrite_passes();
@@ -117,8 +119,7 @@ std::string expected_rewrite(const MixerInfo& m) {
 std::string no_rewrite_reason(const MixerInfo& m) {
   std::string reason;
   for (const std::string& f : families(m)) {
-    std::string why = f == "R2" && m.causal ? "R2 causal: prefix / chunked scan" : f;
-    reason += (reason.empty() ? "" : ", ") + why;
+    reason += (reason.empty() ? "" : ", ") + f;
   }
   return reason + ": no pass in the default pipeline yet";
 }

@@ -57,7 +57,8 @@ void list(std::ostream& out) {
   for (const MixerInfo& m : nn::variants::mixer_registry()) {
     std::string want = expected_rewrite(m);
     if (want == "reassociate-matmul")
-      want += " (right product, when N is long enough)";
+      want += m.causal ? " (chunked scan, when N is long enough)"
+                       : " (right product, when N is long enough)";
     rows.push_back({m.name, m.causal ? "causal" : "bidirectional", m.rewrites,
                     want.empty() ? "none (" + no_rewrite_reason(m) + ")" : want, m.variant});
   }

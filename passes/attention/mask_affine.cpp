@@ -89,13 +89,7 @@ std::optional<Affine> affine_of(const Value* v, int64_t n, int64_t m) {
   }
 }
 
-namespace {
-
-/// `a <= 0` for an integer-valued affine (i and j are integers).
-using HalfPlane = Affine;
-
-/// The half-planes of one comparison, or nullopt when it is not an integer affine one.
-std::optional<HalfPlane> half_plane(const Value* pred, int64_t n, int64_t m) {
+std::optional<Affine> half_plane(const Value* pred, int64_t n, int64_t m) {
   const ir::Node* p = pred->producer;
   if (!p || !spans_grid(pred, n, m))
     return std::nullopt;
@@ -124,6 +118,8 @@ std::optional<HalfPlane> half_plane(const Value* pred, int64_t n, int64_t m) {
     d->c += 1.0;
   return d;
 }
+
+namespace {
 
 void conjuncts(Value* v, std::vector<Value*>& out) {
   const ir::Node* p = v->producer;

@@ -28,6 +28,11 @@ struct Affine {
 /// depends on anything else (data, batch or head indices) or is not affine.
 std::optional<Affine> affine_of(const ir::Value* v, int64_t n, int64_t m);
 
+/// A comparison of two affine index expressions as the half-plane `h <= 0` over the grid
+/// (integer i, j; a strict comparison is tightened by one), or nullopt when `pred` is not
+/// such a comparison (le/lt/ge/gt of affine operands with integer coefficients).
+std::optional<Affine> half_plane(const ir::Value* pred, int64_t n, int64_t m);
+
 /// What a keep predicate turned out to be.
 struct MaskInfo {
   std::string kind = "none"; ///< "none" | "causal" | "sliding" (the attention op's attr)

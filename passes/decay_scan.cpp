@@ -1,0 +1,578 @@
+// decay_scan.cpp: a masked decay matrix applied along the sequence -> a linear scan (R2's
+// decay variants and the diagonal recurrences of issue 5).
+//
+// Why: SSMs (S5), RWKV's WKV, RetNet-style retention and AFT read naturally as
+//   y = M X,   M[.., i, j] = exp(c (i - j) + f_j + r_i) for j <= i - s, else 0
+// (optionally plus a diagonal term), the way the papers write the unrolled recurrence. As a
+// matrix that is O(N^2) time and memory per channel; as the recurrence
+//   h_i = a h_{i-1} + b_i,  a = exp(c),  b_j = exp(f_j) X_j   (linear_scan, O(N))
+// it is linear. The pass proves the structure from the graph (no fixed spellings):
+//   - the mask: a `select` whose predicate is a half-plane j <= i - s of iota arithmetic
+//     (mask_affine.h; either branch order), or `tril(., k)` (s = -k), s >= 0;
+//   - the kept value: a product of exp(L) factors and data factors; each data factor must
+//     vary with at most one of i and j (its shape is 1 along the other grid axis);
+//   - each exponent L: a sum of terms scale * data * (ci i + cj j + c), evaluated like
+//     mask_affine's affine forms, where relu / abs of an index expression are resolved on
+//     the mask's domain (relu(i - j - 1) is i - j - 1 wherever j <= i - 1). Terms with
+//     ci = -cj make the decay rate c (it must not vary with i or j: a per-channel rate has
+//     shape [.., 1, 1]); the others split into row, column and constant parts;
+//   - the other branch: 0, or a diagonal select(i == j, D, 0) with D free of (i, j)
+//     structure (RWKV's bonus e^{u + k_t}).
+// Then, with R = the row part and F the column part,
+//   sum_{j <= i - s} a^{i-j} e^{F_j} X_j = a^s scan(a, shift_s(e^F X))_i,
+//   y = e^{R + s log a} * scan(..) (+ D * X on the diagonal),
+// built from linear_scan (or cumsum when there is no decay), exp, mul, pad and slice. The
+// roots are matmul(M, X) and the row sum sum(M, axis -1) (the same with X = 1: RWKV's
+// denominator). The rewrite fires when the new nodes' roofline estimate is below the
+// root's; otherwise, or when an exponent has the shape of a decay but not its structure
+// (a rate that varies with i, an index term that is not a function of i - j), a missed
+// remark says why. Matrices that contain no exp of an index expression are not near-matches
+// and stay silent (causal linear attention's tril(QK^T) is reassociate-matmul's).
+//
+// Numerics: the scan evaluates e^{F_j} X_j and a^{i-j} separately, where the matrix
+// evaluated e^{F_j + c (i-j)} in one exp: a column exponent that overflows on its own
+// (f32: F > 88) overflows here too. The matrix form already overflows at i = j for such
+// inputs, so the rewrite is no worse than what the user wrote; the log-space scan that
+// carries a running max (RWKV's own kernel) is the fix if a model needs it.
+#include <algorithm>
+#include <cmath>
+
+#include "ir/cost.h"
+#include "passes/attention/mask_affine.h"
+#include "passes/pass.h"
+#include "passes/pattern_driver.h"
+
+namespace tevo::passes {
+
+namespace {
+
+using attention::Affine;
+using ir::Node;
+using ir::OpKind;
+using ir::Value;
+using Ints = std::vector<int64_t>;
+
+constexpr std::string_view kPass = "decay-scan";
+
+/// How a value, broadcast against the [.., N, N] grid, varies with the grid indices.
+enum class Dep { None, Row, Col, Both };
+
+Dep dep_of(const Value* v) {
+  const ir::Shape& s = v->type.shape;
+  int64_t r = s.rank();
+  bool row = r >= 2 && s.dim(r - 2) != 1, col = r >= 1 && s.dim(r - 1) != 1;
+  return row ? (col ? Dep::Both : Dep::Row) : (col ? Dep::Col : Dep::None);
+}
+
+Dep join(Dep a, Dep b) {
+  if (a == Dep::None || a == b)
+    return b;
+  if (b == Dep::None)
+    return a;
+  return Dep::Both;
+}
+
+/// scale * prod(factors) * (ci i + cj j + c): one additive term of an exponent. Factors
+/// are values without joint (i, j) dependence.
+struct Term {
+  std::vector<Value*> factors;
+  double scale = 1, ci = 0, cj = 0, c = 0;
+};
+using Terms = std::vector<Term>;
+
+/// The analysis of one matrix: what failed, and whether the failure was inside an
+/// exponent of an index expression (a near-match worth a remark).
+struct Why {
+  std::string msg;
+  bool near = false;
+  void fail(std::string m, bool in_exp) {
+    if (msg.empty()) {
+      msg = std::move(m);
+      near = in_exp;
+    }
+  }
+};
+
+/// Pairs (i, j) the mask keeps: s <= i - j <= n - 1.
+struct Domain {
+  int64_t n = 0, s = 0;
+};
+
+std::string_view op_name(const Value* v) {
+  return v->producer ? v->producer->def().name : std::string_view("input");
+}
+
+/// An index expression of i - j only, resolved through relu / abs on the domain.
+std::optional<Affine> index_on_domain(const Value* v, const Domain& d, Why& why) {
+  const Node* p = v->producer;
+  if (p && (p->op == OpKind::Relu || p->op == OpKind::Abs)) {
+    auto a = index_on_domain(p->operand(0), d, why);
+    if (!a)
+      return std::nullopt;
+    if (a->ci != -a->cj) {
+      why.fail(fmt::format("{} of an index expression that is not a function of i - j",
+                           p->def().name),
+               true);
+      return std::nullopt;
+    }
+    double lo = std::min(a->ci * static_cast<double>(d.s), a->ci * static_cast<double>(d.n - 1)),
+           hi = std::max(a->ci * static_cast<double>(d.s), a->ci * static_cast<double>(d.n - 1));
+    lo += a->c;
+    hi += a->c;
+    if (lo >= 0)
+      return a;
+    if (hi <= 0)
+      return p->op == OpKind::Relu ? Affine{} : Affine{-a->ci, -a->cj, -a->c};
+    why.fail(fmt::format("{} changes sign inside the mask", p->def().name), true);
+    return std::nullopt;
+  }
+  return attention::affine_of(v, d.n, d.n);
+}
+
+std::optional<Terms> exponent(Value* v, const Domain& d, Why& why) {
+  if (auto s = splat_value(v))
+    return Terms{Term{{}, 1, 0, 0, *s}};
+  if (dep_of(v) != Dep::Both)
+    return Terms{Term{{v}, 1, 0, 0, 1}};
+  const Node* p = v->producer;
+  if (p && (p->op == OpKind::Relu || p->op == OpKind::Abs || p->op == OpKind::Iota)) {
+    auto a = index_on_domain(v, d, why);
+    if (!a) {
+      why.fail(fmt::format("exponent term {} is not an index expression", op_name(v)), true);
+      return std::nullopt;
+    }
+    return Terms{Term{{}, 1, a->ci, a->cj, a->c}};
+  }
+  if (auto a = attention::affine_of(v, d.n, d.n))
+    return Terms{Term{{}, 1, a->ci, a->cj, a->c}};
+  if (!p) {
+    why.fail("exponent depends on an input that varies with both i and j", true);
+    return std::nullopt;
+  }
+  switch (p->op) {
+  case OpKind::Add:
+  case OpKind::Sub: {
+    auto a = exponent(p->operand(0), d, why);
+    auto b = exponent(p->operand(1), d, why);
+    if (!a || !b)
+      return std::nullopt;
+    for (Term& t : *b) {
+      if (p->op == OpKind::Sub)
+        t.scale = -t.scale;
+      a->push_back(std::move(t));
+    }
+    return a;
+  }
+  case OpKind::Neg: {
+    auto a = exponent(p->operand(0), d, why);
+    if (a)
+      for (Term& t : *a)
+        t.scale = -t.scale;
+    return a;
+  }
+  case OpKind::Mul:
+    for (int k = 0; k < 2; ++k) {
+      Value* w = p->operand(k);
+      auto s = splat_value(w);
+      if (!s && dep_of(w) == Dep::Both)
+        continue;
+      auto a = exponent(p->operand(1 - k), d, why);
+      if (a)
+        for (Term& t : *a) {
+          if (s)
+            t.scale *= *s;
+          else
+            t.factors.push_back(w);
+        }
+      return a;
+    }
+    why.fail("exponent multiplies two values that vary with both i and j", true);
+    return std::nullopt;
+  default:
+    why.fail(fmt::format("exponent depends on (i, j) through {}", p->def().name), true);
+    return std::nullopt;
+  }
+}
+
+/// The kept value as prod(exp(exponents)) * prod(data) * scale.
+struct Factors {
+  Terms exps;
+  std::vector<Value*> data;
+  double scale = 1;
+  bool has_exp = false;
+};
+
+bool factors(Value* v, const Domain& d, Factors& f, Why& why) {
+  if (auto s = splat_value(v)) {
+    f.scale *= *s;
+    return true;
+  }
+  if (dep_of(v) != Dep::Both) {
+    f.data.push_back(v);
+    return true;
+  }
+  const Node* p = v->producer;
+  if (p && p->op == OpKind::Exp) {
+    f.has_exp = true;
+    auto e = exponent(p->operand(0), d, why);
+    if (!e)
+      return false;
+    f.exps.insert(f.exps.end(), e->begin(), e->end());
+    return true;
+  }
+  if (p && p->op == OpKind::Mul)
+    return factors(p->operand(0), d, f, why) && factors(p->operand(1), d, f, why);
+  if (p && p->op == OpKind::Neg) {
+    f.scale = -f.scale;
+    return factors(p->operand(0), d, f, why);
+  }
+  why.fail(fmt::format("kept value {} varies with both i and j", op_name(v)), false);
+  return false;
+}
+
+/// A masked decay matrix: keeps `value` where j <= i - s; `diag` (nullable) on i == j when
+/// the mask drops the diagonal.
+struct Masked {
+  int64_t s = 0;
+  Value* value = nullptr;
+  Value* diag = nullptr;
+  /// Factors the masked matrix is multiplied by outside the mask (they scale the kept
+  /// value and the diagonal alike).
+  std::vector<Value*> outer;
+};
+
+/// D when `v` is select(i == j, D, 0) with D free of joint (i, j) dependence.
+Value* diagonal_of(Value* v, int64_t n) {
+  const Node* p = v->producer;
+  if (!p || p->op != OpKind::Select || splat_value(p->operand(2)) != 0.0)
+    return nullptr;
+  const Node* e = p->operand(0)->producer;
+  if (!e || e->op != OpKind::Eq || dep_of(p->operand(1)) == Dep::Both)
+    return nullptr;
+  auto a = attention::affine_of(e->operand(0), n, n);
+  auto b = attention::affine_of(e->operand(1), n, n);
+  if (!a || !b)
+    return nullptr;
+  double ci = a->ci - b->ci, cj = a->cj - b->cj, c = a->c - b->c;
+  return (c == 0 && ci == -cj && ci != 0) ? p->operand(1) : nullptr;
+}
+
+std::optional<Masked> masked(Value* m, int64_t n) {
+  const Node* p = m->producer;
+  if (!p)
+    return std::nullopt;
+  if (p->op == OpKind::Mul) // a masked matrix times a data factor (a gate g_j, a scale)
+    for (int k = 0; k < 2; ++k)
+      if (dep_of(p->operand(k)) != Dep::Both) {
+        auto r = masked(p->operand(1 - k), n);
+        if (r)
+          r->outer.push_back(p->operand(k));
+        return r;
+      }
+  Masked r;
+  if (p->op == OpKind::Tril) {
+    r.s = -p->attrs.i64("k");
+    r.value = p->operand(0);
+  } else if (p->op == OpKind::Select) {
+    auto h = attention::half_plane(p->operand(0), n, n);
+    Value* other = nullptr;
+    if (h && h->ci == -1 && h->cj == 1) { // j - i + c <= 0: keep j <= i - c
+      r.s = static_cast<int64_t>(h->c);
+      r.value = p->operand(1);
+      other = p->operand(2);
+    } else if (h && h->ci == 1 && h->cj == -1) { // i - j + c <= 0: else-branch keeps j < i + c
+      r.s = static_cast<int64_t>(1 - h->c);
+      r.value = p->operand(2);
+      other = p->operand(1);
+    } else {
+      return std::nullopt;
+    }
+    if (splat_value(other) != 0.0) {
+      r.diag = diagonal_of(other, n);
+      if (!r.diag)
+        return std::nullopt;
+      if (r.s == 0) // the diagonal is kept: the other branch is never read
+        r.diag = nullptr;
+    }
+  } else {
+    return std::nullopt;
+  }
+  if (r.s < 0 || r.s >= n)
+    return std::nullopt;
+  return r;
+}
+
+/// Nodes of the scan form, built tentatively before the root.
+class Builder {
+public:
+  Builder(Tentative& t, ir::DType dt) : t_(t), dt_(dt) {}
+
+  Value* splat(double v) {
+    return t_.op(OpKind::Full, {}, {{"shape", Ints{}}, {"value", v}, {"dtype", dt_}});
+  }
+  Value* mul(Value* a, Value* b) {
+    return !a ? b : !b ? a : t_.op(OpKind::Mul, {a, b});
+  }
+  Value* add(Value* a, Value* b) {
+    return !a ? b : !b ? a : t_.op(OpKind::Add, {a, b});
+  }
+  /// scale * prod(factors) (nullptr for an empty product of scale 1).
+  Value* product(const std::vector<Value*>& fs, double scale) {
+    Value* p = nullptr;
+    for (Value* f : fs)
+      p = mul(p, f);
+    return scale == 1 ? p : mul(p, splat(scale));
+  }
+  /// A [.., 1, N] value as [.., N, 1] (and vice versa): one of the two dims is 1.
+  Value* swap_last2(Value* v) {
+    Ints d = v->type.shape.to_vector();
+    while (d.size() < 2)
+      d.insert(d.begin(), 1);
+    std::swap(d[d.size() - 1], d[d.size() - 2]);
+    return t_.reshape(v, d);
+  }
+  /// scale * prod(factors), a constant when there are no factors.
+  Value* term(const std::vector<Value*>& fs, double scale) {
+    Value* p = product(fs, scale);
+    return p ? p : splat(scale);
+  }
+  Tentative& t() {
+    return t_;
+  }
+  ir::DType dtype() const {
+    return dt_;
+  }
+
+private:
+  Tentative& t_;
+  ir::DType dt_;
+};
+
+/// The parts of a kept value: log a, and the row / column / constant exponents and data.
+struct Parts {
+  Value* log_a = nullptr;
+  Value* row = nullptr; // multiplies the output rows (exp(R) * row data * constants)
+  Value* col = nullptr; // multiplies the input rows (exp(F) * column data), as [.., 1, N]
+};
+
+/// sum of coef * prod(factors) with like terms (the same factors, in any order) merged:
+/// RWKV's exp(w) from the constant of -w (i - 1 - j) cancels against a^s = exp(-w s).
+struct LinSum {
+  struct Part {
+    std::vector<Value*> factors;
+    double coef;
+  };
+  std::vector<Part> parts;
+  void add(const std::vector<Value*>& fs, double coef) {
+    for (Part& p : parts)
+      if (std::is_permutation(p.factors.begin(), p.factors.end(), fs.begin(), fs.end())) {
+        p.coef += coef;
+        return;
+      }
+    parts.push_back({fs, coef});
+  }
+  Value* build(Builder& b) const {
+    Value* v = nullptr;
+    for (const Part& p : parts)
+      if (p.coef != 0)
+        v = b.add(v, b.term(p.factors, p.coef));
+    return v;
+  }
+};
+
+/// Splits the kept value into the decay a = exp(log a) and the factors of the output rows
+/// (including a^s for a mask that skips s steps) and of the input rows.
+std::optional<Parts> split(Builder& b, const Factors& f, int64_t s, Why& why) {
+  LinSum log_a, row, col; // exponents
+  for (const Term& t : f.exps) {
+    Dep dep = Dep::None;
+    for (Value* v : t.factors)
+      dep = join(dep, dep_of(v));
+    if (dep == Dep::Both) {
+      why.fail("an exponent term multiplies a row value by a column value", true);
+      return std::nullopt;
+    }
+    if (t.ci != 0 || t.cj != 0) {
+      if (t.ci != -t.cj) {
+        why.fail(fmt::format("exponent term {} i {} {} j is not a function of i - j",
+                             t.ci * t.scale, t.cj * t.scale < 0 ? '-' : '+',
+                             std::abs(t.cj * t.scale)),
+                 true);
+        return std::nullopt;
+      }
+      if (dep != Dep::None) {
+        why.fail("decay rate varies with the position (a time-varying decay)", true);
+        return std::nullopt;
+      }
+      log_a.add(t.factors, t.scale * t.ci);
+      row.add(t.factors, t.scale * t.ci * static_cast<double>(s));
+    }
+    if (t.c != 0)
+      (dep == Dep::Col ? col : row).add(t.factors, t.scale * t.c);
+  }
+  Parts p;
+  p.log_a = log_a.build(b);
+  Value *rowd = nullptr, *cold = nullptr;
+  for (Value* v : f.data) {
+    if (dep_of(v) == Dep::Col)
+      cold = b.mul(cold, v);
+    else
+      rowd = b.mul(rowd, v);
+  }
+  Value* ef = col.build(b);
+  p.col = b.mul(ef ? b.t().op(OpKind::Exp, {ef}) : nullptr, cold);
+  Value* er = row.build(b);
+  p.row = b.mul(er ? b.t().op(OpKind::Exp, {er}) : nullptr, rowd);
+  if (f.scale != 1)
+    p.row = b.mul(p.row, b.splat(f.scale));
+  return p;
+}
+
+/// y = M X (x = nullptr: X = 1, the row sum) in scan form, shaped `out` ([.., N, K]);
+/// nullptr with t.failed() or a reason in `why`.
+Value* scan_form(Builder& b, const Masked& m, Value* x, const ir::Shape& out, Why& why) {
+  int64_t r = out.rank(), n = out.dim(r - 2);
+  Domain d{n, m.s};
+  Factors f;
+  if (!factors(m.value, d, f, why))
+    return nullptr;
+  for (Value* o : m.outer)
+    if (!factors(o, d, f, why))
+      return nullptr;
+  auto parts = split(b, f, m.s, why);
+  if (!parts)
+    return nullptr;
+  Tentative& t = b.t();
+  Value* col = parts->col ? b.swap_last2(parts->col) : nullptr;
+  Value* in = x ? b.mul(col, x) : col;
+  if (!in)
+    in = t.op(OpKind::Full, {}, {{"shape", Ints{n, 1}}, {"value", 1.0}, {"dtype", b.dtype()}});
+  if (in && in->type.shape != out)
+    in = t.op(OpKind::BroadcastTo, {in}, {{"shape", out.to_vector()}});
+  if (m.s > 0 && in) { // row i reads rows <= i - s: shift the input down by s
+    Ints lo(static_cast<size_t>(r), 0), hi(static_cast<size_t>(r), 0), starts(lo);
+    lo[static_cast<size_t>(r - 2)] = m.s;
+    Value* padded = t.op(OpKind::Pad, {in}, {{"low", lo}, {"high", hi}});
+    in = t.op(OpKind::Slice, {padded}, {{"starts", starts}, {"ends", out.to_vector()}});
+  }
+  Value* h = parts->log_a ? t.op(OpKind::LinearScan, {t.op(OpKind::Exp, {parts->log_a}), in},
+                                 {{"axis", r - 2}})
+                          : t.op(OpKind::Cumsum, {in}, {{"axis", r - 2}});
+  Value* y = b.mul(parts->row, h);
+  if (m.diag) {
+    Value* dg = dep_of(m.diag) == Dep::Col ? b.swap_last2(m.diag) : m.diag;
+    for (Value* o : m.outer) // on the diagonal a column factor is a row factor
+      dg = b.mul(dg, dep_of(o) == Dep::Col ? b.swap_last2(o) : o);
+    y = b.add(y, x ? b.mul(dg, x) : dg);
+  }
+  if (y && y->type.shape != out)
+    y = t.op(OpKind::BroadcastTo, {y}, {{"shape", out.to_vector()}});
+  return y;
+}
+
+} // namespace
+
+namespace {
+
+/// The root's matrix operand and its grid extent, when it is a square f32/f64 matrix.
+std::optional<int64_t> grid_extent(const Value* m) {
+  const ir::TensorType& t = m->type;
+  int64_t r = t.shape.rank();
+  if ((t.dtype != ir::DType::F32 && t.dtype != ir::DType::F64) || r < 2)
+    return std::nullopt;
+  int64_t n = t.shape.dim(r - 1);
+  if (n < 2 || t.shape.dim(r - 2) != n)
+    return std::nullopt;
+  return n;
+}
+
+std::string costs(const ir::Cost& matrix, const ir::Cost& scan) {
+  return fmt::format("cost {} (matrix) vs {} (scan)", ir::format_flops(matrix.flops),
+                     ir::format_flops(scan.flops));
+}
+
+/// Rewrites `root` (result shaped like y = M X, `x` nullptr for the row sum) when M is a
+/// masked decay matrix and the scan form is cheaper.
+Outcome rewrite(RewriteCtx& ctx, Value* m, Value* x, bool keepdims) {
+  Node& root = ctx.root();
+  auto n = grid_extent(m);
+  if (!n)
+    return Outcome::no_match();
+  auto mk = masked(m, *n);
+  if (!mk)
+    return Outcome::no_match();
+  const ir::TensorType& yt = root.result(0)->type;
+  ir::Shape out = yt.shape;
+  if (!keepdims) {
+    Ints d = out.to_vector();
+    d.push_back(1);
+    out = ir::Shape(d);
+  }
+  Tentative t(ctx.graph(), root);
+  Builder b(t, m->type.dtype);
+  Why why;
+  Value* y = scan_form(b, *mk, x, out, why);
+  if (y && !keepdims)
+    y = t.reshape(y, yt.shape.to_vector());
+  if (!y || t.failed() || !(y->type == yt)) {
+    std::string msg = why.msg.empty() ? t.error() : why.msg;
+    t.discard();
+    if (!why.near)
+      return Outcome::no_match();
+    return Outcome::missed(fmt::format("kept masked matrix: {} (N={})", msg, *n));
+  }
+  ir::Cost matrix = ir::node_cost(root), scan = t.cost();
+  std::string sizes = mk->s == 0 ? fmt::format("N={}, mask j <= i", *n)
+                                  : fmt::format("N={}, mask j <= i - {}", *n, mk->s);
+  if (!(ir::estimate_seconds(scan) < ir::estimate_seconds(matrix))) {
+    std::string msg = fmt::format("kept masked matrix: {}, {}", sizes, costs(matrix, scan));
+    t.discard();
+    return Outcome::missed(std::move(msg));
+  }
+  ctx.replace(root.result(0), y);
+  return Outcome::applied(fmt::format("linear scan: {}, {}", sizes, costs(matrix, scan)));
+}
+
+class MatmulPattern final : public RewritePattern {
+public:
+  std::string_view name() const override {
+    return "matmul";
+  }
+  std::optional<OpKind> root() const override {
+    return OpKind::Matmul;
+  }
+  Outcome apply(RewriteCtx& ctx) const override {
+    Node& mm = ctx.root();
+    return rewrite(ctx, mm.operand(0), mm.operand(1), true);
+  }
+};
+
+class RowSumPattern final : public RewritePattern {
+public:
+  std::string_view name() const override {
+    return "row-sum";
+  }
+  std::optional<OpKind> root() const override {
+    return OpKind::Sum;
+  }
+  Outcome apply(RewriteCtx& ctx) const override {
+    Node& s = ctx.root();
+    Value* m = s.operand(0);
+    int64_t r = m->type.shape.rank();
+    const Ints& axes = s.attrs.i64_list("axes");
+    if (axes.size() != 1 || ir::normalize_axis(axes[0], r) != r - 1)
+      return Outcome::no_match();
+    return rewrite(ctx, m, nullptr, s.attrs.boolean("keepdims"));
+  }
+};
+
+} // namespace
+
+std::unique_ptr<Pass> create_decay_scan() {
+  PatternList patterns;
+  patterns.push_back(std::make_unique<MatmulPattern>());
+  patterns.push_back(std::make_unique<RowSumPattern>());
+  return make_pattern_pass(kPass, std::move(patterns));
+}
+
+} // namespace tevo::passes
