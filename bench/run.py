@@ -395,7 +395,7 @@ def main():
                     help="which tables to measure: the issue-4 cases, the variants, or both")
     v = ap.add_argument_group("variants suite")
     v.add_argument("--variant-families", default=",".join(run_variants.FAMILIES),
-                   help="families to run (linattn, causal, longconv)")
+                   help="families to run (linattn, causal, longconv, ssm)")
     v.add_argument("--variant-n", default="", help="N values for every family (default: each "
                    "family's sweep)")
     v.add_argument("--linattn-heads", default="1", help="linear attention heads, e.g. 1,4")

@@ -1,5 +1,5 @@
 """run_variants.py: the "variants" suite of bench/run.py (issue 5): linear attention, causal
-softmax attention and long convolution, each as tevo naive / tevo with rewrites off / the
+softmax attention, long convolution and the diagonal SSM, each as tevo naive / tevo with rewrites off / the
 hand-written form, and PyTorch eager's forms, over a sweep of sequence lengths N.
 
 Every measurement runs in its own process (tevo-bench or torch_bench.py) with the suite's
@@ -25,6 +25,8 @@ FAMILIES = {
                    title="Causal softmax attention (B=1, H=8, d=64)"),
     "longconv": dict(width=[64], n=[1024, 2048, 4096, 8192, 16384, 32768, 65536], prefix="d",
                      title="Long convolution (causal, depthwise, B=1, D=64, kernel length N)"),
+    "ssm": dict(width=[16], n=[1024, 2048, 4096, 8192, 16384, 65536], prefix="d",
+                title="Diagonal SSM / decay recurrence (S5-style masked decay matrix, B=1, P=16)"),
 }
 
 # family -> columns: (key, label, runner, form). Runners: jit (default pipeline), jit-off
@@ -43,12 +45,16 @@ COLUMNS = {
                  ("off", "tevo direct, rewrites off", "jit-off", "direct"),
                  ("t_direct", "torch conv1d", "torch", "direct"),
                  ("t_fft", "torch.fft", "torch", "fft")],
+    "ssm": [("naive", "tevo naive", "jit", "naive"),
+            ("off", "tevo naive, rewrites off", "jit-off", "naive"),
+            ("scan", "tevo hand scan", "jit", "scan"),
+            ("t_naive", "torch naive", "torch", "naive")],
 }
 
 # Short column names for the memory cell.
 SHORT = dict(naive="naive", off="off", right="right", t_left="t.left", t_right="t.right",
              t_naive="t.naive", t_sdpa="t.sdpa", direct="direct", fft="fft",
-             t_direct="t.conv", t_fft="t.fft")
+             t_direct="t.conv", t_fft="t.fft", scan="scan")
 
 DOC_BEGIN, DOC_END = "<!-- bench-variants:begin -->", "<!-- bench-variants:end -->"
 DOC_TITLE = """## Attention variants (issue 5)
@@ -115,6 +121,8 @@ def form_label(family, r):
         return "left" if r["nxn_matmuls"] > 0 or r["nxn_buffers"] > 0 else "right"
     if family == "causal":
         return "materialised" if r["nxn_buffers"] > 0 else "fused"
+    if family == "ssm":
+        return "matrix" if r["nxn_matmuls"] > 0 or r["nxn_buffers"] > 0 else "scan"
     ops = r.get("runtime_op_names", "")
     if r["conv_steps"] > 0 or "depthwise_conv1d" in ops:
         return "direct"
@@ -324,11 +332,14 @@ def table(rows, tgts, results, args):
         if not fr:
             continue
         cols = COLUMNS[family]
-        head = ["W" if family == "longconv" else "H", "N", "thr"] + [lab for _, lab, _, _ in cols]
+        head = ["H" if family in ("linattn", "causal") else "W", "N", "thr"] + \
+            [lab for _, lab, _, _ in cols]
         if family == "linattn":
             head += ["form (naive / off)", "naive / right", "left / naive", "torch left / right"]
         elif family == "causal":
             head += ["form (naive / off)", "off / naive", "naive / torch sdpa"]
+        elif family == "ssm":
+            head += ["form (naive / off)", "off / naive", "naive / scan", "torch naive / naive"]
         else:
             head += ["form (naive / off)", "off / naive", "naive / torch.fft"]
         head += ["MiB: " + " / ".join(SHORT[k] for k, _, _, _ in cols)]
@@ -344,6 +355,10 @@ def table(rows, tgts, results, args):
             elif family == "causal":
                 line += [forms, fmt_x(ratio(c["off"], c["naive"])),
                          fmt_x(ratio(c["naive"], c["t_sdpa"]))]
+            elif family == "ssm":
+                line += [forms, fmt_x(ratio(c["off"], c["naive"])),
+                         fmt_x(ratio(c["naive"], c["scan"])),
+                         fmt_x(ratio(c["t_naive"], c["naive"]))]
             else:
                 line += [forms, fmt_x(ratio(c["off"], c["naive"])),
                          fmt_x(ratio(c["naive"], c["t_fft"]))]

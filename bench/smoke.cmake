@@ -23,7 +23,7 @@ endif()
 # Each tevo graph of the variants compiled and checked against the interpreter (FFT form:
 # no complex codegen yet, so only its interpreter result, below).
 foreach(c linattn-naive-h2-n64 linattn-right-h2-n64 causal-naive-h2-n64
-          longconv-direct-d4-n64)
+          longconv-direct-d4-n64 ssm-naive-d4-n64 ssm-scan-d4-n64)
   bench_check(--system=interp --case=${c} --check --max-rel-err=1e-4 ${once})
 endforeach()
 # The forms of a family compute the same function on the same inputs.
@@ -31,6 +31,7 @@ bench_check(--system=agree --case=linattn-naive-h2-n96 --with=linattn-right-h2-n
             --max-rel-err=1e-5)
 bench_check(--system=agree --case=longconv-fft-d4-n100 --with=longconv-direct-d4-n100
             --max-rel-err=1e-5)
+bench_check(--system=agree --case=ssm-naive-d4-n100 --with=ssm-scan-d4-n100 --max-rel-err=1e-5)
 # The plan statistics see the left product and the materialised scores.
 execute_process(COMMAND ${BENCH} --system=jit --case=linattn-naive-h1-n128 ${once}
                 --pipeline=canonicalize,cse,dce OUTPUT_VARIABLE out RESULT_VARIABLE rc)
@@ -42,7 +43,8 @@ execute_process(COMMAND ${PYTHON} ${CMAKE_CURRENT_LIST_DIR}/run.py --build=${BUI
                 --suite=variants --variant-n=64,128 --threads=1 --no-torch --results=${OUT}
                 --variant-warmup=0 --variant-min-runs=1 --max-runs=1 --budget=0
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-if(NOT rc EQUAL 0 OR NOT out MATCHES "Linear attention" OR NOT out MATCHES "Long convolution")
+if(NOT rc EQUAL 0 OR NOT out MATCHES "Linear attention" OR NOT out MATCHES "Long convolution"
+   OR NOT out MATCHES "Diagonal SSM")
   message(FATAL_ERROR "run.py --suite=variants: exit ${rc}: ${out}${err}")
 endif()
 message(STATUS "${out}")

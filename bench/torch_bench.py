@@ -100,12 +100,12 @@ def block_flops(B, T, C):
 def parse_variant(name):
     """(family, form, width, n) of a variant case name (bench/variants.h), else None."""
     parts = name.split("-")
-    if len(parts) != 4 or parts[0] not in ("linattn", "causal", "longconv"):
+    if len(parts) != 4 or parts[0] not in ("linattn", "causal", "longconv", "ssm"):
         return None
     family, form, w, n = parts
     forms = dict(linattn=("naive", "right"), causal=("naive", "sdpa"),
-                 longconv=("direct", "fft"))[family]
-    prefix = "d" if family == "longconv" else "h"
+                 longconv=("direct", "fft"), ssm=("naive",))[family]
+    prefix = "d" if family in ("longconv", "ssm") else "h"
     if form not in forms or not w.startswith(prefix) or not n.startswith("n") \
             or not w[1:].isdigit() or not n[1:].isdigit() or int(w[1:]) < 1 or int(n[1:]) < 1:
         raise SystemExit(f"torch_bench.py: bad variant case '{name}'")
@@ -146,6 +146,17 @@ def make_variant(family, form, w, n, gen):
             s = (q @ k.transpose(-2, -1)) * scale
             s = s.masked_fill(~keep, float("-inf"))
             return torch.softmax(s, dim=-1) @ v
+        return naive, info
+    if family == "ssm":  # the masked decay-power matrix, as bench/variants.cpp's naive form
+        g, u = uniform(w, gen=gen), uniform(1, w, n, 1, gen=gen)
+        info = dict(shape=f"B1 P{w} N{n} diagonal, causal")
+        log_a = (torch.exp(g) * -0.01).reshape(w, 1, 1)
+        i = torch.arange(n, dtype=torch.float32).reshape(n, 1)
+        j = torch.arange(n, dtype=torch.float32).reshape(1, n)
+
+        def naive():
+            m = torch.where(j <= i, torch.exp(log_a * torch.relu(i - j)), 0.0)
+            return m @ u
         return naive, info
     x, h = uniform(1, w, n, gen=gen), uniform(w, n, gen=gen)
     info = dict(shape=f"B1 D{w} N{n} kernel N, causal")

@@ -1,5 +1,5 @@
 // variants.cpp: the variant cases' tevo graphs (linear attention, causal softmax attention,
-// long convolution), written the way the equations read.
+// long convolution, diagonal SSM), written the way the equations read.
 #include "bench/variants.h"
 
 #include <stdexcept>
@@ -22,6 +22,8 @@ bool known_form(const std::string& family, const std::string& form) {
     return form == "naive" || form == "sdpa";
   if (family == "longconv")
     return form == "direct" || form == "fft";
+  if (family == "ssm")
+    return form == "naive" || form == "scan";
   return false;
 }
 
@@ -101,6 +103,28 @@ std::unique_ptr<ir::Graph> long_conv(const VariantSpec& s, const std::string& na
   return t.finish();
 }
 
+/// A diagonal linear SSM (S4D-real / S5 with a real diagonal state), B=1, P states:
+/// x[p, t] = sum_{s <= t} a_p^(t - s) u[p, s], a_p = exp(-0.01 e^{g_p}) in (0, 1). naive:
+/// the unrolled recurrence as the masked decay-power matrix times u (how the S5 mixer of the
+/// zoo writes it); scan: linear_scan by hand.
+std::unique_ptr<ir::Graph> diagonal_ssm(const VariantSpec& s, const std::string& name) {
+  Trace t(name);
+  const int64_t P = s.width, N = s.n;
+  Tensor g = t.input("g", {P});
+  Tensor u = t.input("u", {1, P, N, 1});
+  Tensor log_a = exp(g) * -0.01; // [P]
+  Tensor x;
+  if (s.form == "naive") {
+    Tensor i = iota(t, {N, N}, 0, DType::F32), j = iota(t, {N, N}, 1, DType::F32);
+    Tensor decay = exp(reshape(log_a, {P, 1, 1}) * relu(i - j)); // [P, N, N]
+    x = matmul(where(le(j, i), decay, 0.0), u);
+  } else {
+    x = linear_scan(exp(reshape(log_a, {P, 1, 1})), u, 2);
+  }
+  t.output(x);
+  return t.finish();
+}
+
 } // namespace
 
 std::optional<VariantSpec> parse_variant(const std::string& name) {
@@ -111,10 +135,11 @@ std::optional<VariantSpec> parse_variant(const std::string& name) {
       parts.push_back(name.substr(start, i - start));
       start = i + 1;
     }
-  if (parts.size() != 4 ||
-      (parts[0] != "linattn" && parts[0] != "causal" && parts[0] != "longconv"))
+  if (parts.size() != 4 || (parts[0] != "linattn" && parts[0] != "causal" &&
+                            parts[0] != "longconv" && parts[0] != "ssm"))
     return std::nullopt;
-  VariantSpec s{parts[0], parts[1], number_after(parts[2], parts[0] == "longconv" ? 'd' : 'h'),
+  bool channels = parts[0] == "longconv" || parts[0] == "ssm";
+  VariantSpec s{parts[0], parts[1], number_after(parts[2], channels ? 'd' : 'h'),
                 number_after(parts[3], 'n')};
   if (!known_form(s.family, s.form) || s.width <= 0 || s.n <= 0)
     throw std::runtime_error("bad variant case '" + name + "': " + variant_usage());
@@ -134,6 +159,10 @@ Case make_variant_case(const VariantSpec& spec, const std::string& name) {
                                "attention case is causal-naive-...");
     c.graph = causal_attention(spec, name);
     c.shape = "B1 H" + std::to_string(spec.width) + " N" + std::to_string(spec.n) + " d=64";
+  } else if (spec.family == "ssm") {
+    c.graph = diagonal_ssm(spec, name);
+    c.shape = "B1 P" + std::to_string(spec.width) + " N" + std::to_string(spec.n) +
+              " diagonal, causal";
   } else {
     c.graph = long_conv(spec, name);
     c.shape = "B1 D" + std::to_string(spec.width) + " N" + std::to_string(spec.n) +
@@ -145,7 +174,8 @@ Case make_variant_case(const VariantSpec& spec, const std::string& name) {
 
 std::string variant_usage() {
   return "variant cases: linattn-{naive,right}-h<H>-n<N>, causal-naive-h<H>-n<N>, "
-         "longconv-{direct,fft}-d<D>-n<N> (causal-sdpa-h<H>-n<N>: PyTorch only)";
+         "longconv-{direct,fft}-d<D>-n<N>, ssm-{naive,scan}-d<P>-n<N> (causal-sdpa-h<H>-n<N>: "
+         "PyTorch only)";
 }
 
 } // namespace tevo::bench

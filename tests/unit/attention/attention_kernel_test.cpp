@@ -9,6 +9,7 @@
 #include "runtime/json.h"
 #include "runtime/kernels/attention.h"
 #include "runtime/kernels/kernels.h"
+#include "tests/support/dense_desc.h"
 #include "tests/support/random_inputs.h"
 
 #include <cmath>
@@ -329,15 +330,7 @@ TEST_CASE("attention kernel: an autodiff training graph (o and lse used) compile
 namespace {
 
 rt::RuntimeOpStep step(bool grad, int64_t n, int64_t m) {
-  auto desc = [](DType t, std::vector<int64_t> d) {
-    rt::StridedDesc s;
-    s.dtype = t;
-    s.dims = d;
-    s.strides.assign(d.size(), 1);
-    for (size_t i = d.size(); i-- > 1;)
-      s.strides[i - 1] = s.strides[i] * d[i];
-    return s;
-  };
+  const auto desc = test::dense_desc;
   rt::RuntimeOpStep s;
   s.op = grad ? "attention_grad" : "attention";
   s.iattrs = {1, 0, 0, 0};

@@ -9,6 +9,7 @@
 #include "passes/autodiff/grad.h"
 #include "runtime/json.h"
 #include "runtime/kernels/kernels.h"
+#include "tests/support/dense_desc.h"
 #include "tests/support/compiled_check.h"
 #include "tests/support/gradcheck.h"
 #include "tests/support/op_infer.h"
@@ -189,15 +190,7 @@ TEST_CASE("long-conv: a causal depthwise conv1d rewritten to fft_conv compiles a
 }
 
 TEST_CASE("fft_conv kernel: check() rejects malformed steps in one line") {
-  auto desc = [](DType t, std::vector<int64_t> d) {
-    rt::StridedDesc s;
-    s.dtype = t;
-    s.dims = d;
-    s.strides.assign(d.size(), 1);
-    for (size_t i = d.size(); i-- > 1;)
-      s.strides[i - 1] = s.strides[i] * d[i];
-    return s;
-  };
+  const auto desc = test::dense_desc;
   rt::RuntimeOpStep ok{"fft_conv", {desc(F32, {2, 3, 8}), desc(F32, {3, 4})},
                        {desc(F32, {2, 3, 8})}, {0}, {}};
   CHECK_NOTHROW(rt::kernels::check(ok));
@@ -278,15 +271,7 @@ TEST_CASE("depthwise_conv1d kernel: gradients of a depthwise conv1d compile and 
 
 TEST_CASE("depthwise_conv1d kernel: check() rejects malformed steps in one line") {
   // A plan read from an AOT artefact reaches the kernel only through check().
-  auto desc = [](DType t, std::vector<int64_t> d) {
-    rt::StridedDesc s;
-    s.dtype = t;
-    s.dims = d;
-    s.strides.assign(d.size(), 1);
-    for (size_t i = d.size(); i-- > 1;)
-      s.strides[i - 1] = s.strides[i] * d[i];
-    return s;
-  };
+  const auto desc = test::dense_desc;
   // x [2, 3*2, 8], w [3, 2, 4], padding [3, 0] -> y [2, 3, 8]
   rt::RuntimeOpStep ok{"depthwise_conv1d", {desc(F32, {2, 6, 8}), desc(F32, {3, 2, 4})},
                        {desc(F32, {2, 3, 8})}, {3, 0}, {}};

@@ -4,6 +4,7 @@
 #include "frontend/nn/variants/lm.h"
 #include "ir/interp/interpreter.h"
 #include "passes/pass_manager.h"
+#include "tests/support/count_ops.h"
 #include "tests/support/rng.h"
 
 #include <cmath>
@@ -15,10 +16,7 @@ using namespace tevo::ir;
 namespace {
 
 int count(const Graph& g, OpKind k) {
-  int n = 0;
-  for (const auto& node : g.nodes())
-    n += node->op == k ? 1 : 0;
-  return n;
+  return test::count_ops(g, k);
 }
 
 } // namespace

@@ -5,6 +5,7 @@
 // graph, and check() errors.
 #include "runtime/kernels/kernels.h"
 #include "runtime/json.h"
+#include "tests/support/dense_desc.h"
 #include "tests/support/compiled_check.h"
 #include "tests/support/gradcheck.h"
 #include "tests/support/op_infer.h"
@@ -118,15 +119,7 @@ TEST_CASE("linear_scan kernel: a training graph (autodiff through linear_scan) c
 }
 
 TEST_CASE("linear_scan kernel: check() rejects malformed steps in one line") {
-  auto desc = [](DType t, std::vector<int64_t> d) {
-    rt::StridedDesc s;
-    s.dtype = t;
-    s.dims = d;
-    s.strides.assign(d.size(), 1);
-    for (size_t i = d.size(); i-- > 1;)
-      s.strides[i - 1] = s.strides[i] * d[i];
-    return s;
-  };
+  const auto desc = test::dense_desc;
   rt::RuntimeOpStep ok{"linear_scan", {desc(F32, {3, 1}), desc(F32, {3, 8})},
                        {desc(F32, {3, 8})}, {1, 0}, {}};
   CHECK_NOTHROW(rt::kernels::check(ok));
