@@ -2,12 +2,13 @@
 // the op linear_scan (ir/ops/scan.cpp): diagonal SSM recurrences, RWKV's WKV sums and the
 // scans the decay-scan rewrite makes of masked decay matrices.
 //
-// The recurrence is sequential along the axis but independent across every other index,
-// so the work is split into lanes: for each outer index (dims before the axis), blocks of
-// up to kBlock consecutive inner indices (dims after it) advance together one step at a
-// time — a dense b/h then reads and writes whole contiguous rows of the block. Blocks are
-// shared by the OpenMP team; each lane runs the same arithmetic whatever the thread count,
-// so results do not depend on it. The state is kept in double (as the interpreter does):
+// The recurrence is sequential along the axis but independent across every other index
+// (a lane): blocks of up to kBlock consecutive lanes advance together one step at a time —
+// with dims after the axis, a dense b/h then reads and writes contiguous runs; with none
+// (S5's [B, P, N, 1]), the block's chains are independent, so the multiply-adds overlap
+// instead of waiting on one chain's latency. Blocks are shared by the OpenMP team (smaller
+// blocks when there are few lanes, so each thread gets some); each lane runs the same
+// arithmetic whatever the block, so results do not depend on the thread count. The state is kept in double (as the interpreter does):
 // with |a| ~ 1 an f32 state would drift like an f32 running sum. a is read through its own
 // strides broadcast to b's dims (a per-channel decay is a stride-0 axis), b through its
 // view; the result is dense.
@@ -28,6 +29,8 @@ namespace {
 
 /// Inner indices advanced together: the state of a block stays in registers / L1.
 constexpr int64_t kBlock = 64;
+/// Steps per time tile of a block whose lanes are far apart in memory.
+constexpr int64_t kTile = 32;
 /// Element count below which the scan stays on one thread.
 constexpr int64_t kParallelMin = 1 << 15;
 
@@ -63,30 +66,63 @@ void scan(const OpArgs& args, int64_t axis, bool reverse) {
   const Lanes l = lanes(bd.dims, axis);
   const std::vector<int64_t> as = broadcast_strides(ad, bd);
   const int64_t sa = as[static_cast<size_t>(axis)], sb = bd.strides[static_cast<size_t>(axis)];
-  const int64_t blocks_per_outer = (l.inner + kBlock - 1) / kBlock;
-  const int64_t work = l.outer * blocks_per_outer, total = l.outer * l.n * l.inner;
-  const int team =
-      total < kParallelMin || work < 2 ? 1 : static_cast<int>(std::min<int64_t>(args.threads, work));
+  // Lane k = o * inner + i: consecutive lanes are neighbours in memory when inner > 1, and
+  // independent chains (instruction-level parallelism) either way. Blocks are split so that
+  // every thread gets one when there are few lanes (S5: B * P lanes of length N).
+  const int64_t total_lanes = l.outer * l.inner, total = total_lanes * l.n;
+  const int team = total < kParallelMin || total_lanes < 2
+                       ? 1
+                       : static_cast<int>(std::min<int64_t>(args.threads, total_lanes));
+  const int64_t block = std::clamp<int64_t>((total_lanes + team - 1) / team, 1, kBlock);
+  const int64_t work = (total_lanes + block - 1) / block;
 #pragma omp parallel for num_threads(team) schedule(static)
   for (int64_t w = 0; w < work; ++w) {
-    const int64_t o = w / blocks_per_outer, i0 = (w % blocks_per_outer) * kBlock;
-    const int64_t m = std::min(kBlock, l.inner - i0);
-    int64_t a0[kBlock], b0[kBlock];
+    const int64_t k0 = w * block, m = std::min(block, total_lanes - k0);
+    int64_t a0[kBlock], b0[kBlock], h0[kBlock];
     double h[kBlock];
-    for (int64_t i = 0; i < m; ++i) {
-      int64_t flat = o * l.n * l.inner + i0 + i; // element (o, t = 0, i0 + i)
-      a0[i] = offset(bd.dims, as, flat);
-      b0[i] = offset(bd.dims, bd.strides, flat);
-      h[i] = 0;
+    for (int64_t k = 0; k < m; ++k) {
+      const int64_t o = (k0 + k) / l.inner, i = (k0 + k) % l.inner;
+      const int64_t flat = o * l.n * l.inner + i; // element (o, t = 0, i)
+      a0[k] = offset(bd.dims, as, flat);
+      b0[k] = offset(bd.dims, bd.strides, flat);
+      h0[k] = flat;
+      h[k] = 0;
     }
-    for (int64_t step = 0; step < l.n; ++step) {
-      const int64_t t = reverse ? l.n - 1 - step : step;
-      T* out = hv + (o * l.n + t) * l.inner + i0;
-      for (int64_t i = 0; i < m; ++i) {
-        h[i] = static_cast<double>(av[a0[i] + t * sa]) * h[i] +
-               static_cast<double>(bv[b0[i] + t * sb]);
-        out[i] = static_cast<T>(h[i]);
+    if (l.inner >= m) { // the block's lanes are neighbours in memory: step them directly
+      for (int64_t step = 0; step < l.n; ++step) {
+        const int64_t t = reverse ? l.n - 1 - step : step;
+        for (int64_t k = 0; k < m; ++k) {
+          h[k] = static_cast<double>(av[a0[k] + t * sa]) * h[k] +
+                 static_cast<double>(bv[b0[k] + t * sb]);
+          hv[h0[k] + t * l.inner] = static_cast<T>(h[k]);
+        }
       }
+      continue;
+    }
+    // Lanes of different outer indices lie n * inner elements apart (a power of two in
+    // practice): stepping them together, every load of b followed a store to h 4 KiB-aliased
+    // with it and the core serialised them (S5's [1, 16, 65536, 1]: 10 ms at 1 thread). So
+    // time is tiled: each lane's tile of a and b is read as a contiguous run into L1, the
+    // block steps through the tile there, and each lane's results are written as a run.
+    T at[kTile][kBlock], bt[kTile][kBlock], ht[kTile][kBlock];
+    for (int64_t s0 = 0; s0 < l.n; s0 += kTile) {
+      const int64_t len = std::min(kTile, l.n - s0);
+      for (int64_t k = 0; k < m; ++k)
+        for (int64_t u = 0; u < len; ++u) {
+          const int64_t t = reverse ? l.n - 1 - (s0 + u) : s0 + u;
+          at[u][k] = av[a0[k] + t * sa];
+          bt[u][k] = bv[b0[k] + t * sb];
+        }
+      for (int64_t u = 0; u < len; ++u)
+        for (int64_t k = 0; k < m; ++k) {
+          h[k] = static_cast<double>(at[u][k]) * h[k] + static_cast<double>(bt[u][k]);
+          ht[u][k] = static_cast<T>(h[k]);
+        }
+      for (int64_t k = 0; k < m; ++k)
+        for (int64_t u = 0; u < len; ++u) {
+          const int64_t t = reverse ? l.n - 1 - (s0 + u) : s0 + u;
+          hv[h0[k] + t * l.inner] = ht[u][k];
+        }
     }
   }
 }
