@@ -53,6 +53,9 @@ using ir::Value;
 using Ints = std::vector<int64_t>;
 
 constexpr std::string_view kPass = "decay-scan";
+/// Name of the masked product inside a chunked scan's chunks (never rewritten again: it is
+/// already the intra-chunk part, and chunking it would recurse).
+constexpr std::string_view kIntraChunk = "decay_intra_chunk";
 
 /// How a value, broadcast against the [.., N, N] grid, varies with the grid indices.
 enum class Dep { None, Row, Col, Both };
@@ -239,6 +242,10 @@ struct Masked {
   /// Factors the masked matrix is multiplied by outside the mask (they scale the kept
   /// value and the diagonal alike).
   std::vector<Value*> outer;
+  /// A low-rank factor A B (A [.., N, d], B [.., d, N]) multiplying the masked matrix:
+  /// decayed causal linear attention (retention), run as a chunked scan.
+  Value* lr_a = nullptr;
+  Value* lr_b = nullptr;
 };
 
 /// D when `v` is select(i == j, D, 0) with D free of joint (i, j) dependence.
@@ -261,7 +268,7 @@ std::optional<Masked> masked(Value* m, int64_t n) {
   const Node* p = m->producer;
   if (!p)
     return std::nullopt;
-  if (p->op == OpKind::Mul) // a masked matrix times a data factor (a gate g_j, a scale)
+  if (p->op == OpKind::Mul) { // a masked matrix times a data factor (a gate g_j, a scale)
     for (int k = 0; k < 2; ++k)
       if (dep_of(p->operand(k)) != Dep::Both) {
         auto r = masked(p->operand(1 - k), n);
@@ -269,6 +276,19 @@ std::optional<Masked> masked(Value* m, int64_t n) {
           r->outer.push_back(p->operand(k));
         return r;
       }
+    // ... or times a product A B of rank d < N (Q K^T of retention).
+    for (int k = 0; k < 2; ++k) {
+      const Node* mm = p->operand(k)->producer;
+      if (!mm || mm->op != OpKind::Matmul)
+        continue;
+      auto r = masked(p->operand(1 - k), n);
+      if (!r || r->lr_a)
+        return std::nullopt;
+      r->lr_a = mm->operand(0);
+      r->lr_b = mm->operand(1);
+      return r;
+    }
+  }
   Masked r;
   if (p->op == OpKind::Tril) {
     r.s = -p->attrs.i64("k");
@@ -428,9 +448,94 @@ std::optional<Parts> split(Builder& b, const Factors& f, int64_t s, Why& why) {
   return p;
 }
 
+/// The permutation that swaps a value's last two dims.
+Ints last2_swapped(const Value* v) {
+  Ints perm(static_cast<size_t>(v->type.shape.rank()));
+  for (size_t k = 0; k < perm.size(); ++k)
+    perm[k] = static_cast<int64_t>(k);
+  std::swap(perm[perm.size() - 1], perm[perm.size() - 2]);
+  return perm;
+}
+
+/// The chunk of a chunked scan over N: 64, or the largest power of two below it that
+/// divides N (>= 8); 0 when none does. Intra-chunk work grows with c and the carried
+/// states shrink with it; 64 keeps the [c, c] blocks and the [d, dv] states about even
+/// for the head sizes transformers use.
+int64_t chunk_of(int64_t n) {
+  for (int64_t c = 64; c >= 8; c /= 2)
+    if (n % c == 0 && n > c)
+      return c;
+  return 0;
+}
+
+/// (A B ⊙ D) X with D the decay matrix a^(i-j) (j <= i), chunk c, as RetNet's chunkwise
+/// form: inside a chunk the masked product (A_C B_C^T ⊙ D_c) X_C; across chunks the
+/// states S_C = sum_v a^(c-1-v) B_v^T X_v carried by an exclusive linear_scan with decay
+/// a^c and read as (A_C ⊙ a^(u+1)) H_C. `log_a` broadcasts like the matrix's batch dims.
+Value* chunked_lowrank(Builder& b, const Node& at, Value* A, Value* Bt, Value* X, Value* log_a,
+                       const ir::Shape& out, int64_t c, Why& why) {
+  Tentative& t = b.t();
+  int64_t r = out.rank(), n = out.dim(r - 2), dv = out.dim(r - 1);
+  int64_t d = A->type.shape.dim(A->type.shape.rank() - 1);
+  if (Bt->type.shape.dim(Bt->type.shape.rank() - 2) != d) {
+    why.fail("low-rank factor shapes do not chain", true);
+    return nullptr;
+  }
+  Ints batch = out.to_vector();
+  batch.resize(static_cast<size_t>(r - 2));
+  auto full = [&](Ints tail) {
+    Ints s2 = batch;
+    s2.insert(s2.end(), tail.begin(), tail.end());
+    return s2;
+  };
+  auto bcast = [&](Value* v, Ints shape) {
+    return v->type.shape.to_vector() == shape
+               ? v
+               : t.op(OpKind::BroadcastTo, {v}, {{"shape", shape}});
+  };
+  int64_t nc = n / c;
+  Value* Bn = t.op(OpKind::Transpose, {Bt}, {{"perm", last2_swapped(Bt)}}); // [.., N, d]
+  Value* Ac = t.reshape(bcast(A, full({n, d})), full({nc, c, d}));
+  Value* Bc = t.reshape(bcast(Bn, full({n, d})), full({nc, c, d}));
+  Value* Xc = t.reshape(bcast(X, full({n, dv})), full({nc, c, dv}));
+  // log a with its batch dims, then [1, 1, 1] for (chunk, row, column).
+  Ints la = log_a->type.shape.to_vector();
+  la.resize(la.size() >= 2 ? la.size() - 2 : 0);
+  la.insert(la.end(), {1, 1, 1});
+  Value* l4 = t.reshape(log_a, la);
+  ir::DType dt = b.dtype();
+  Value* u = t.op(OpKind::Iota, {}, {{"shape", Ints{c, c}}, {"axis", int64_t{0}}, {"dtype", dt}});
+  Value* v = t.op(OpKind::Iota, {}, {{"shape", Ints{c, c}}, {"axis", int64_t{1}}, {"dtype", dt}});
+  Value* col = t.op(OpKind::Iota, {}, {{"shape", Ints{c, 1}}, {"axis", int64_t{0}}, {"dtype", dt}});
+  // Intra-chunk: the masked decayed product of each chunk with itself.
+  Value* dc = t.op(OpKind::Exp, {b.mul(l4, t.op(OpKind::Sub, {u, v}))});
+  Value* dmask = t.op(OpKind::Select, {t.op(OpKind::Le, {v, u}), dc, b.splat(0.0)});
+  Value* bct = t.op(OpKind::Transpose, {Bc}, {{"perm", last2_swapped(Bc)}});
+  Value* intra = b.mul(t.op(OpKind::Matmul, {Ac, bct}), dmask);
+  Value* y = t.op_before(at, OpKind::Matmul, {intra, Xc}, {}, std::string(kIntraChunk));
+  // Chunk states S_C = (B_C ⊙ a^(c-1-v))^T X_C and their exclusive decayed prefix.
+  Value* wv = t.op(OpKind::Exp, {b.mul(l4, b.add(b.mul(col, b.splat(-1.0)),
+                                                   b.splat(static_cast<double>(c - 1))))});
+  Value* kw = b.mul(Bc, wv);
+  Value* st = t.op(OpKind::Matmul, {t.op(OpKind::Transpose, {kw}, {{"perm", last2_swapped(kw)}}),
+                                    Xc}); // [.., nc, d, dv]
+  int64_t ax = static_cast<int64_t>(batch.size()); // the chunk axis
+  Ints lo(batch.size() + 3, 0), hi(lo), starts(lo);
+  lo[static_cast<size_t>(ax)] = 1;
+  Value* prev = t.op(OpKind::Slice, {t.op(OpKind::Pad, {st}, {{"low", lo}, {"high", hi}})},
+                     {{"starts", starts}, {"ends", full({nc, d, dv})}});
+  Value* ac = t.op(OpKind::Exp, {b.mul(l4, b.splat(static_cast<double>(c)))});
+  Value* h = t.op(OpKind::LinearScan, {ac, prev}, {{"axis", ax}});
+  // Inter-chunk: rows read the carried state decayed by a^(u+1).
+  Value* qw = t.op(OpKind::Exp, {b.mul(l4, b.add(col, b.splat(1.0)))});
+  y = b.add(y, t.op(OpKind::Matmul, {b.mul(Ac, qw), h}));
+  return t.reshape(y, out.to_vector());
+}
+
 /// y = M X (x = nullptr: X = 1, the row sum) in scan form, shaped `out` ([.., N, K]);
 /// nullptr with t.failed() or a reason in `why`.
-Value* scan_form(Builder& b, const Masked& m, Value* x, const ir::Shape& out, Why& why) {
+Value* scan_form(Builder& b, const Node& at, const Masked& m, Value* x, const ir::Shape& out,
+                 Why& why) {
   int64_t r = out.rank(), n = out.dim(r - 2);
   Domain d{n, m.s};
   Factors f;
@@ -444,6 +549,24 @@ Value* scan_form(Builder& b, const Masked& m, Value* x, const ir::Shape& out, Wh
     return nullptr;
   Tentative& t = b.t();
   Value* col = parts->col ? b.swap_last2(parts->col) : nullptr;
+  if (m.lr_a) {
+    if (m.s != 0 || m.diag || !parts->log_a) {
+      why.fail(m.s != 0 || m.diag ? "a strict mask with a low-rank factor (not implemented)"
+                                  : "a low-rank factor without a decay (reassociate-matmul's)",
+               m.s != 0 || m.diag);
+      return nullptr;
+    }
+    int64_t c = chunk_of(n);
+    if (c == 0) {
+      why.fail(fmt::format("no chunk size in 8..64 divides N={}", n), true);
+      return nullptr;
+    }
+    Value* xin = x ? x : t.op(OpKind::Full, {}, {{"shape", Ints{n, 1}}, {"value", 1.0},
+                                                 {"dtype", b.dtype()}});
+    Value* y =
+        chunked_lowrank(b, at, m.lr_a, m.lr_b, b.mul(col, xin), parts->log_a, out, c, why);
+    return b.mul(parts->row, y);
+  }
   Value* in = x ? b.mul(col, x) : col;
   if (!in)
     in = t.op(OpKind::Full, {}, {{"shape", Ints{n, 1}}, {"value", 1.0}, {"dtype", b.dtype()}});
@@ -491,10 +614,24 @@ std::string costs(const ir::Cost& matrix, const ir::Cost& scan) {
                      ir::format_flops(scan.flops));
 }
 
+/// Cost of the nodes computing `v` that nothing else reads: v's producer when v has this one
+/// use and varies with both i and j, and recursively its operands'.
+ir::Cost dead_with(const Value* v, const UseInfo& uses) {
+  ir::Cost c;
+  if (!v->producer || uses.count(v) != 1 || dep_of(v) != Dep::Both)
+    return c;
+  c += ir::node_cost(*v->producer);
+  for (const Value* x : v->producer->operands)
+    c += dead_with(x, uses);
+  return c;
+}
+
 /// Rewrites `root` (result shaped like y = M X, `x` nullptr for the row sum) when M is a
 /// masked decay matrix and the scan form is cheaper.
 Outcome rewrite(RewriteCtx& ctx, Value* m, Value* x, bool keepdims) {
   Node& root = ctx.root();
+  if (root.result(0)->name.find(kIntraChunk) != std::string::npos) // (scoped, uniquified)
+    return Outcome::no_match();
   auto n = grid_extent(m);
   if (!n)
     return Outcome::no_match();
@@ -511,7 +648,7 @@ Outcome rewrite(RewriteCtx& ctx, Value* m, Value* x, bool keepdims) {
   Tentative t(ctx.graph(), root);
   Builder b(t, m->type.dtype);
   Why why;
-  Value* y = scan_form(b, *mk, x, out, why);
+  Value* y = scan_form(b, root, *mk, x, out, why);
   if (y && !keepdims)
     y = t.reshape(y, yt.shape.to_vector());
   if (!y || t.failed() || !(y->type == yt)) {
@@ -521,7 +658,9 @@ Outcome rewrite(RewriteCtx& ctx, Value* m, Value* x, bool keepdims) {
       return Outcome::no_match();
     return Outcome::missed(fmt::format("kept masked matrix: {} (N={})", msg, *n));
   }
-  ir::Cost matrix = ir::node_cost(root), scan = t.cost();
+  // The matrix form's price: the root, plus the [N, N] nodes that only feed it (the
+  // decay matrix's construction, retention's Q K^T), which go with it.
+  ir::Cost matrix = ir::node_cost(root) + dead_with(m, ctx.uses()), scan = t.cost();
   std::string sizes = mk->s == 0 ? fmt::format("N={}, mask j <= i", *n)
                                   : fmt::format("N={}, mask j <= i - {}", *n, mk->s);
   if (!(ir::estimate_seconds(scan) < ir::estimate_seconds(matrix))) {
@@ -530,7 +669,9 @@ Outcome rewrite(RewriteCtx& ctx, Value* m, Value* x, bool keepdims) {
     return Outcome::missed(std::move(msg));
   }
   ctx.replace(root.result(0), y);
-  return Outcome::applied(fmt::format("linear scan: {}, {}", sizes, costs(matrix, scan)));
+  return Outcome::applied(fmt::format("{}: {}, {}",
+                                      mk->lr_a ? "chunked decayed scan" : "linear scan", sizes,
+                                      costs(matrix, scan)));
 }
 
 class MatmulPattern final : public RewritePattern {

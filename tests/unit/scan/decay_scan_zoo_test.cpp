@@ -145,3 +145,36 @@ TEST_CASE("decay-scan: WKV with keys of +-60 stays finite in f32 and matches f64
     CHECK(max_rel(got[0], want[0]) <= 1e-5);
   }
 }
+
+TEST_CASE("decay-scan: retention (Q K^T ⊙ gamma^(i-j)) V as a chunked scan, compiled, with gradients") {
+  // N = 256 = 4 chunks of 64; two heads with their own decay (relu(i - j) keeps the masked
+  // exponents finite, so the matrix form's gradient has no inf * 0). The loss is a sum of
+  // tanh so that every output element gets a distinct cotangent.
+  const char* text = R"(func @loss(%rate: f32[2,1,1], %q: f32[2,256,8], %kt: f32[2,8,256], %v: f32[2,256,8]) -> f32[] {
+  %r = mul %rate, %rate : f32[2,1,1]
+  %log_gamma = neg %r : f32[2,1,1]
+  %i = iota {shape = [256, 256], axis = 0, dtype = f32} : f32[256,256]
+  %j = iota {shape = [256, 256], axis = 1, dtype = f32} : f32[256,256]
+  %d = sub %i, %j : f32[256,256]
+  %age = relu %d : f32[256,256]
+  %e = mul %log_gamma, %age : f32[2,256,256]
+  %decay = exp %e : f32[2,256,256]
+  %keep = le %j, %i : bool[256,256]
+  %zero = full {shape = [], dtype = f32} : f32[]
+  %dm = select %keep, %decay, %zero : f32[2,256,256]
+  %s = matmul %q, %kt : f32[2,256,256]
+  %m = mul %s, %dm : f32[2,256,256]
+  %y = matmul %m, %v : f32[2,256,8]
+  %t = tanh %y : f32[2,256,8]
+  %l = sum %t {axes = []} : f32[]
+  return %l
+}
+)";
+  Module m = parse_module(text, "retention.tir");
+  cpu::CompileOptions o;
+  std::unique_ptr<Graph> low = cpu::prepare(*m.funcs[0], o);
+  CHECK_EQ(count(*low, OpKind::LinearScan), 1);
+  CHECK_EQ(square(*low, 256), 0);
+  test::check_compiled(text, 61);
+  test::check_gradients(text, 62);
+}
