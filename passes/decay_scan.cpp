@@ -370,7 +370,8 @@ private:
 
 /// The parts of a kept value: log a, and the row / column / constant exponents and data.
 struct Parts {
-  Value* log_a = nullptr;
+  Value* log_a = nullptr; // [.., 1, 1], or [.., N, 1] for a time-varying decay
+  bool time_varying = false;
   Value* row = nullptr; // multiplies the output rows (exp(R) * row data * constants)
   Value* col = nullptr; // multiplies the input rows (exp(F) * column data), as [.., 1, N]
 };
@@ -400,6 +401,50 @@ struct LinSum {
   }
 };
 
+/// The dims of v's shape that are not 1, in order.
+Ints non_unit(const Value* v) {
+  Ints d;
+  for (int64_t e : v->type.shape.to_vector())
+    if (e != 1)
+      d.push_back(e);
+  return d;
+}
+
+/// v through reshapes and transposes that keep its non-unit dims in order.
+const Value* strip_views(const Value* v) {
+  while (v->producer &&
+         (v->producer->op == OpKind::Reshape || v->producer->op == OpKind::Transpose) &&
+         non_unit(v->producer->operand(0)) == non_unit(v))
+    v = v->producer->operand(0);
+  return v;
+}
+
+/// The operand x of an inclusive forward cumsum over the sequence (extent n, the last
+/// non-unit dim) that `v` is a view of, else nullptr: L_i - L_j with L = cumsum(x) is the
+/// sum of x over (j, i], a per-step (time-varying) log decay.
+Value* cumsum_operand(const Value* v, int64_t n) {
+  const Value* base = strip_views(v);
+  const Node* p = base->producer;
+  if (!p || p->op != OpKind::Cumsum || p->attrs.boolean("reverse") ||
+      p->attrs.boolean("exclusive"))
+    return nullptr;
+  const ir::Shape& s = base->type.shape;
+  auto axis = ir::normalize_axis(p->attrs.i64("axis"), s.rank());
+  if (!axis || s.dim(*axis) != n)
+    return nullptr;
+  for (int64_t k = *axis + 1; k < s.rank(); ++k)
+    if (s.dim(k) != 1)
+      return nullptr;
+  return p->operand(0);
+}
+
+Dep dep_of_all(const std::vector<Value*>& fs) {
+  Dep d = Dep::None;
+  for (Value* v : fs)
+    d = join(d, dep_of(v));
+  return d;
+}
+
 /// Splits the kept value into the decay a = exp(log a) and the factors of the output rows
 /// (including a^s for a mask that skips s steps) and of the input rows.
 std::optional<Parts> split(Builder& b, const Factors& f, int64_t s, Why& why) {
@@ -421,7 +466,9 @@ std::optional<Parts> split(Builder& b, const Factors& f, int64_t s, Why& why) {
         return std::nullopt;
       }
       if (dep != Dep::None) {
-        why.fail("decay rate varies with the position (a time-varying decay)", true);
+        why.fail("the rate c of c (i - j) varies with the position (a per-step decay reads "
+                 "exp(L_i - L_j) with L = cumsum(log a))",
+                 true);
         return std::nullopt;
       }
       log_a.add(t.factors, t.scale * t.ci);
@@ -430,8 +477,49 @@ std::optional<Parts> split(Builder& b, const Factors& f, int64_t s, Why& why) {
     if (t.c != 0)
       (dep == Dep::Col ? col : row).add(t.factors, t.scale * t.c);
   }
+  // exp(c (L_i - L_j)) with L = cumsum(x) along the sequence: a per-step decay
+  // a_t = exp(c x_t) (Mamba / GLA-style selective decays). Evaluated as exp(c L_i) and
+  // exp(-c L_j) apart, it would overflow for long sequences; as a scan it cannot.
+  Value* log_tv = nullptr;
+  int64_t n = 0;
+  for (const Term& t : f.exps)
+    for (Value* v : t.factors)
+      if (dep_of(v) == Dep::Row)
+        n = v->type.shape.dim(v->type.shape.rank() - 2);
+  for (LinSum::Part& r : row.parts) {
+    if (r.coef == 0 || r.factors.size() != 1 || dep_of(r.factors[0]) != Dep::Row)
+      continue;
+    Value* x = cumsum_operand(r.factors[0], n);
+    if (!x)
+      continue;
+    for (LinSum::Part& q : col.parts)
+      if (q.coef == -r.coef && q.factors.size() == 1 &&
+          strip_views(q.factors[0]) == strip_views(r.factors[0])) {
+        Value* lx = b.mul(b.t().reshape(x, r.factors[0]->type.shape.to_vector()),
+                          r.coef == 1 ? nullptr : b.splat(r.coef));
+        log_tv = b.add(log_tv, lx);
+        r.coef = q.coef = 0;
+        break;
+      }
+  }
+  bool row_exp = false, col_exp = false;
+  for (const LinSum::Part& r : row.parts)
+    row_exp = row_exp || (r.coef != 0 && dep_of_all(r.factors) == Dep::Row);
+  for (const LinSum::Part& q : col.parts)
+    col_exp = col_exp || q.coef != 0;
+  if (row_exp && col_exp) {
+    why.fail("exp(R_i + F_j) would be evaluated as exp(R_i) exp(F_j), which can overflow "
+             "where the sum does not",
+             true);
+    return std::nullopt;
+  }
+  if (log_tv && s != 0) {
+    why.fail("a time-varying decay with a strict mask (not implemented)", true);
+    return std::nullopt;
+  }
   Parts p;
-  p.log_a = log_a.build(b);
+  p.log_a = b.add(log_a.build(b), log_tv);
+  p.time_varying = log_tv != nullptr;
   Value *rowd = nullptr, *cold = nullptr;
   for (Value* v : f.data) {
     if (dep_of(v) == Dep::Col)
@@ -550,6 +638,10 @@ Value* scan_form(Builder& b, const Node& at, const Masked& m, Value* x, const ir
   Tentative& t = b.t();
   Value* col = parts->col ? b.swap_last2(parts->col) : nullptr;
   if (m.lr_a) {
+    if (parts->time_varying) {
+      why.fail("a time-varying decay with a low-rank factor (not implemented)", true);
+      return nullptr;
+    }
     if (m.s != 0 || m.diag || !parts->log_a) {
       why.fail(m.s != 0 || m.diag ? "a strict mask with a low-rank factor (not implemented)"
                                   : "a low-rank factor without a decay (reassociate-matmul's)",
