@@ -173,6 +173,18 @@ std::optional<Terms> exponent(Value* v, const Domain& d, Why& why) {
         t.scale = -t.scale;
     return a;
   }
+  case OpKind::Select: {
+    // select(keep, x, y) with keep true on the whole mask domain (an exponent masked
+    // before exp so that the dropped half never overflows) is x there; the mirrored
+    // predicate picks y.
+    auto h = attention::half_plane(p->operand(0), d.n, d.n);
+    if (h && h->ci == -1 && h->cj == 1 && h->c <= static_cast<double>(d.s))
+      return exponent(p->operand(1), d, why);
+    if (h && h->ci == 1 && h->cj == -1 && 1 - h->c <= static_cast<double>(d.s))
+      return exponent(p->operand(2), d, why);
+    why.fail("exponent selects by a predicate that is not the mask", true);
+    return std::nullopt;
+  }
   case OpKind::Mul:
     for (int k = 0; k < 2; ++k) {
       Value* w = p->operand(k);

@@ -178,3 +178,34 @@ TEST_CASE("decay-scan: retention (Q K^T ⊙ gamma^(i-j)) V as a chunked scan, co
   test::check_compiled(text, 61);
   test::check_gradients(text, 62);
 }
+
+TEST_CASE("decay-scan: a selective decay exp(L_i - L_j), L = cumsum(log a), compiled, with gradients") {
+  // Per-step decays a_t = sigmoid(z_t) in (0, 1) (log a = -softplus(-z)), N = 300: the
+  // rewritten graph is one time-varying linear_scan; values and gradients match the matrix.
+  const char* text = R"(func @loss(%z: f32[2,300,1], %v: f32[2,300,3]) -> f32[] {
+  %s = sigmoid %z : f32[2,300,1]
+  %la = log %s : f32[2,300,1]
+  %l = cumsum %la {axis = 1} : f32[2,300,1]
+  %lt = transpose %l {perm = [0, 2, 1]} : f32[2,1,300]
+  %i = iota {shape = [300, 300], axis = 0, dtype = f32} : f32[300,300]
+  %j = iota {shape = [300, 300], axis = 1, dtype = f32} : f32[300,300]
+  %keep = le %j, %i : bool[300,300]
+  %e = sub %l, %lt : f32[2,300,300]
+  %zero = full {shape = [], dtype = f32} : f32[]
+  %em = select %keep, %e, %zero : f32[2,300,300]
+  %decay = exp %em : f32[2,300,300]
+  %m = select %keep, %decay, %zero : f32[2,300,300]
+  %y = matmul %m, %v : f32[2,300,3]
+  %t = tanh %y : f32[2,300,3]
+  %o = sum %t {axes = []} : f32[]
+  return %o
+}
+)";
+  Module m = parse_module(text, "selective.tir");
+  cpu::CompileOptions o;
+  std::unique_ptr<Graph> low = cpu::prepare(*m.funcs[0], o);
+  CHECK_EQ(count(*low, OpKind::LinearScan), 1);
+  CHECK_EQ(square(*low, 300), 0);
+  test::check_compiled(text, 71);
+  test::check_gradients(text, 72);
+}
