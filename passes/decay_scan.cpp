@@ -29,11 +29,15 @@
 // remark says why. Matrices that contain no exp of an index expression are not near-matches
 // and stay silent (causal linear attention's tril(QK^T) is reassociate-matmul's).
 //
-// Numerics: the scan evaluates e^{F_j} X_j and a^{i-j} separately, where the matrix
-// evaluated e^{F_j + c (i-j)} in one exp: a column exponent that overflows on its own
-// (f32: F > 88) overflows here too. The matrix form already overflows at i = j for such
-// inputs, so the rewrite is no worse than what the user wrote; the log-space scan that
-// carries a running max (RWKV's own kernel) is the fix if a model needs it.
+// Numerics: the scan evaluates the column part exp(F_j + s c) and the row part exp(R_i)
+// apart from the decay a^(i-j), where the matrix evaluated them in one exp; the constants
+// (a^s included) go with whichever side has an exponent, which is exactly the matrix's
+// value at i - j = s, so neither side overflows where every matrix element is finite —
+// and a row exponent together with a column exponent is refused (exp(R_i) exp(F_j) can
+// overflow where exp(R_i + F_j) does not), unless the pair is a per-step decay
+// exp(L_i - L_j), L = cumsum, which becomes a time-varying scan. Terms whose exponents
+// overflow on their own (f32 F > 88 at i - j = s) overflow in the matrix too; RWKV's
+// log-space scan with a running max would be the fix if a model needs it.
 #include <algorithm>
 #include <cmath>
 
@@ -422,13 +426,57 @@ Ints non_unit(const Value* v) {
   return d;
 }
 
+/// Whether view node p maps its operand's non-unit dims to its result's in order (a
+/// reshape or transpose that only inserts, removes or moves unit dims): then element
+/// (.., i, ..) of the non-unit dims is the same element on both sides.
+bool keeps_non_unit_order(const Node& p) {
+  const Value* in = p.operand(0);
+  const Value* out = p.result(0);
+  if (non_unit(in) != non_unit(out))
+    return false;
+  if (p.op == OpKind::Reshape)
+    return true; // row-major order of the non-unit dims is unchanged
+  if (p.op != OpKind::Transpose)
+    return false;
+  const Ints& perm = p.attrs.i64_list("perm");
+  int64_t last = -1;
+  for (size_t k = 0; k < perm.size(); ++k)
+    if (out->type.shape.dim(static_cast<int64_t>(k)) != 1) {
+      if (perm[k] <= last)
+        return false;
+      last = perm[k];
+    }
+  return true;
+}
+
 /// v through reshapes and transposes that keep its non-unit dims in order.
 const Value* strip_views(const Value* v) {
-  while (v->producer &&
-         (v->producer->op == OpKind::Reshape || v->producer->op == OpKind::Transpose) &&
-         non_unit(v->producer->operand(0)) == non_unit(v))
+  while (v->producer && keeps_non_unit_order(*v->producer))
     v = v->producer->operand(0);
   return v;
+}
+
+/// Positions of v's non-unit dims when v is broadcast (right-aligned) to rank r.
+Ints aligned_non_unit(const Value* v, int64_t r) {
+  Ints pos;
+  int64_t rv = v->type.shape.rank();
+  for (int64_t d = 0; d < rv; ++d)
+    if (v->type.shape.dim(d) != 1)
+      pos.push_back(r - rv + d);
+  return pos;
+}
+
+/// Whether row view `rv` ([.., N, 1]) and column view `cv` ([.., 1, N]) of one value put
+/// each batch index at the same grid dim and its sequence index at i (rv) and j (cv).
+bool transposed_views(const Value* rv, const Value* cv, int64_t r) {
+  if (strip_views(rv) != strip_views(cv))
+    return false;
+  Ints pr = aligned_non_unit(rv, r), pc = aligned_non_unit(cv, r);
+  if (pr.empty() || pr.size() != pc.size() || pr.back() != r - 2 || pc.back() != r - 1)
+    return false;
+  pr.pop_back();
+  pc.pop_back();
+  return pr == pc;
 }
 
 /// The operand x of an inclusive forward cumsum over the sequence (extent n, the last
@@ -459,21 +507,35 @@ Dep dep_of_all(const std::vector<Value*>& fs) {
 
 /// Splits the kept value into the decay a = exp(log a) and the factors of the output rows
 /// (including a^s for a mask that skips s steps) and of the input rows.
-std::optional<Parts> split(Builder& b, const Factors& f, int64_t s, Why& why) {
-  LinSum log_a, row, col; // exponents
+std::optional<Parts> split(Builder& b, const Factors& f, int64_t s, int64_t rank, Why& why) {
+  // Like terms first (w i - w j is one term w (i - j)), then each by what it varies with.
+  struct Merged {
+    std::vector<Value*> factors;
+    double ci = 0, cj = 0, c = 0;
+  };
+  std::vector<Merged> terms;
   for (const Term& t : f.exps) {
-    Dep dep = Dep::None;
-    for (Value* v : t.factors)
-      dep = join(dep, dep_of(v));
+    auto it = std::find_if(terms.begin(), terms.end(), [&](const Merged& m) {
+      return std::is_permutation(m.factors.begin(), m.factors.end(), t.factors.begin(),
+                                 t.factors.end());
+    });
+    if (it == terms.end())
+      it = terms.insert(terms.end(), Merged{t.factors});
+    it->ci += t.scale * t.ci;
+    it->cj += t.scale * t.cj;
+    it->c += t.scale * t.c;
+  }
+  LinSum log_a, row, col, consts; // exponents; consts vary with neither i nor j
+  for (const Merged& t : terms) {
+    Dep dep = dep_of_all(t.factors);
     if (dep == Dep::Both) {
       why.fail("an exponent term multiplies a row value by a column value", true);
       return std::nullopt;
     }
     if (t.ci != 0 || t.cj != 0) {
       if (t.ci != -t.cj) {
-        why.fail(fmt::format("exponent term {} i {} {} j is not a function of i - j",
-                             t.ci * t.scale, t.cj * t.scale < 0 ? '-' : '+',
-                             std::abs(t.cj * t.scale)),
+        why.fail(fmt::format("exponent term {} i {} {} j is not a function of i - j", t.ci,
+                             t.cj < 0 ? '-' : '+', std::abs(t.cj)),
                  true);
         return std::nullopt;
       }
@@ -483,31 +545,27 @@ std::optional<Parts> split(Builder& b, const Factors& f, int64_t s, Why& why) {
                  true);
         return std::nullopt;
       }
-      log_a.add(t.factors, t.scale * t.ci);
-      row.add(t.factors, t.scale * t.ci * static_cast<double>(s));
+      log_a.add(t.factors, t.ci);
+      consts.add(t.factors, t.ci * static_cast<double>(s)); // a^s: the steps the mask skips
     }
     if (t.c != 0)
-      (dep == Dep::Col ? col : row).add(t.factors, t.scale * t.c);
+      (dep == Dep::Col ? col : dep == Dep::Row ? row : consts).add(t.factors, t.c);
   }
   // exp(c (L_i - L_j)) with L = cumsum(x) along the sequence: a per-step decay
   // a_t = exp(c x_t) (Mamba / GLA-style selective decays). Evaluated as exp(c L_i) and
   // exp(-c L_j) apart, it would overflow for long sequences; as a scan it cannot.
   Value* log_tv = nullptr;
-  int64_t n = 0;
-  for (const Term& t : f.exps)
-    for (Value* v : t.factors)
-      if (dep_of(v) == Dep::Row)
-        n = v->type.shape.dim(v->type.shape.rank() - 2);
   for (LinSum::Part& r : row.parts) {
-    if (r.coef == 0 || r.factors.size() != 1 || dep_of(r.factors[0]) != Dep::Row)
+    if (r.coef == 0 || r.factors.size() != 1)
       continue;
-    Value* x = cumsum_operand(r.factors[0], n);
+    const ir::Shape& rs = r.factors[0]->type.shape;
+    Value* x = cumsum_operand(r.factors[0], rs.dim(rs.rank() - 2));
     if (!x)
       continue;
     for (LinSum::Part& q : col.parts)
       if (q.coef == -r.coef && q.factors.size() == 1 &&
-          strip_views(q.factors[0]) == strip_views(r.factors[0])) {
-        Value* lx = b.mul(b.t().reshape(x, r.factors[0]->type.shape.to_vector()),
+          transposed_views(r.factors[0], q.factors[0], rank)) {
+        Value* lx = b.mul(b.t().reshape(x, rs.to_vector()),
                           r.coef == 1 ? nullptr : b.splat(r.coef));
         log_tv = b.add(log_tv, lx);
         r.coef = q.coef = 0;
@@ -516,7 +574,7 @@ std::optional<Parts> split(Builder& b, const Factors& f, int64_t s, Why& why) {
   }
   bool row_exp = false, col_exp = false;
   for (const LinSum::Part& r : row.parts)
-    row_exp = row_exp || (r.coef != 0 && dep_of_all(r.factors) == Dep::Row);
+    row_exp = row_exp || r.coef != 0;
   for (const LinSum::Part& q : col.parts)
     col_exp = col_exp || q.coef != 0;
   if (row_exp && col_exp) {
@@ -529,6 +587,12 @@ std::optional<Parts> split(Builder& b, const Factors& f, int64_t s, Why& why) {
     why.fail("a time-varying decay with a strict mask (not implemented)", true);
     return std::nullopt;
   }
+  // The constants (a^s included) join the side that has an exponent: the matrix evaluates
+  // exp(F_j + s c) at i - j = s, so exp(F_j) alone could overflow where it does not; and
+  // like terms cancel there (RWKV: the +w of -w (i - 1 - j) against a^1 = exp(-w)).
+  LinSum& side = row_exp ? row : col;
+  for (const LinSum::Part& k : consts.parts)
+    side.add(k.factors, k.coef);
   Parts p;
   p.log_a = b.add(log_a.build(b), log_tv);
   p.time_varying = log_tv != nullptr;
@@ -644,7 +708,7 @@ Value* scan_form(Builder& b, const Node& at, const Masked& m, Value* x, const ir
   for (Value* o : m.outer)
     if (!factors(o, d, f, why))
       return nullptr;
-  auto parts = split(b, f, m.s, why);
+  auto parts = split(b, f, m.lr_a ? 0 : m.s, out.rank(), why);
   if (!parts)
     return nullptr;
   Tentative& t = b.t();
