@@ -9,8 +9,11 @@
 // it is linear. The pass proves the structure from the graph (no fixed spellings):
 //   - the mask: a `select` whose predicate is a half-plane j <= i - s of iota arithmetic
 //     (mask_affine.h; either branch order), or `tril(., k)` (s = -k), s >= 0;
-//   - the kept value: a product of exp(L) factors and data factors; each data factor must
-//     vary with at most one of i and j (its shape is 1 along the other grid axis);
+//   - the kept value: a product of exp(L) factors, pow(beta, L) with beta positive by
+//     construction (= exp(L log beta)) and data factors, each data factor varying with at
+//     most one of i and j (its shape is 1 along the other grid axis); or a sum of such
+//     products (one scan per term: the product is linear in the kept value), possibly
+//     scaled by data (moved outside the mask);
 //   - each exponent L: a sum of terms scale * data * (ci i + cj j + c), evaluated like
 //     mask_affine's affine forms, where relu / abs of an index expression are resolved on
 //     the mask's domain (relu(i - j - 1) is i - j - 1 wherever j <= i - 1). Terms with
@@ -19,9 +22,12 @@
 //   - the other branch: 0, or a diagonal select(i == j, D, 0) with D free of (i, j)
 //     structure (RWKV's bonus e^{u + k_t}).
 // Then, with R = the row part and F the column part,
-//   sum_{j <= i - s} a^{i-j} e^{F_j} X_j = a^s scan(a, shift_s(e^F X))_i,
-//   y = e^{R + s log a} * scan(..) (+ D * X on the diagonal),
-// built from linear_scan (or cumsum when there is no decay), exp, mul, pad and slice. The
+//   sum_{j <= i - s} a^{i-j} e^{F_j} X_j = scan(a, shift_s(e^{F + s log a} X))_i,
+//   y = e^R * scan(..) (+ D * X on the diagonal),
+// built from linear_scan (or cumsum when there is no decay), exp, mul, pad and slice. A row
+// and a column exponent that are views of one cumsum, exp(L_i - L_j), are a per-step decay:
+// a time-varying scan. With a low-rank factor (M = (A B) ⊙ D, retention) the result is the
+// chunked form (chunked_lowrank). The
 // roots are matmul(M, X) and the row sum sum(M, axis -1) (the same with X = 1: RWKV's
 // denominator). The rewrite fires when the new nodes' roofline estimate is below the
 // root's; otherwise, or when an exponent has the shape of a decay but not its structure
@@ -213,6 +219,52 @@ std::optional<Terms> exponent(Value* v, const Domain& d, Why& why) {
   }
 }
 
+/// Nodes of the scan form, built tentatively before the root.
+class Builder {
+public:
+  Builder(Tentative& t, ir::DType dt) : t_(t), dt_(dt) {}
+
+  Value* splat(double v) {
+    return t_.op(OpKind::Full, {}, {{"shape", Ints{}}, {"value", v}, {"dtype", dt_}});
+  }
+  Value* mul(Value* a, Value* b) {
+    return !a ? b : !b ? a : t_.op(OpKind::Mul, {a, b});
+  }
+  Value* add(Value* a, Value* b) {
+    return !a ? b : !b ? a : t_.op(OpKind::Add, {a, b});
+  }
+  /// scale * prod(factors) (nullptr for an empty product of scale 1).
+  Value* product(const std::vector<Value*>& fs, double scale) {
+    Value* p = nullptr;
+    for (Value* f : fs)
+      p = mul(p, f);
+    return scale == 1 ? p : mul(p, splat(scale));
+  }
+  /// A [.., 1, N] value as [.., N, 1] (and vice versa): one of the two dims is 1.
+  Value* swap_last2(Value* v) {
+    Ints d = v->type.shape.to_vector();
+    while (d.size() < 2)
+      d.insert(d.begin(), 1);
+    std::swap(d[d.size() - 1], d[d.size() - 2]);
+    return t_.reshape(v, d);
+  }
+  /// scale * prod(factors), a constant when there are no factors.
+  Value* term(const std::vector<Value*>& fs, double scale) {
+    Value* p = product(fs, scale);
+    return p ? p : splat(scale);
+  }
+  Tentative& t() {
+    return t_;
+  }
+  ir::DType dtype() const {
+    return dt_;
+  }
+
+private:
+  Tentative& t_;
+  ir::DType dt_;
+};
+
 /// The kept value as prod(exp(exponents)) * prod(data) * scale.
 struct Factors {
   Terms exps;
@@ -221,7 +273,15 @@ struct Factors {
   bool has_exp = false;
 };
 
-bool factors(Value* v, const Domain& d, Factors& f, Why& why) {
+/// Whether v is positive by construction (log v is defined): exp, sigmoid, softplus.
+bool positive(const Value* v) {
+  if (auto s = splat_value(v))
+    return *s > 0;
+  const Node* p = v->producer;
+  return p && (p->op == OpKind::Exp || p->op == OpKind::Sigmoid || p->op == OpKind::Softplus);
+}
+
+bool factors(Builder& b, Value* v, const Domain& d, Factors& f, Why& why) {
   if (auto s = splat_value(v)) {
     f.scale *= *s;
     return true;
@@ -239,11 +299,29 @@ bool factors(Value* v, const Domain& d, Factors& f, Why& why) {
     f.exps.insert(f.exps.end(), e->begin(), e->end());
     return true;
   }
+  if (p && p->op == OpKind::Pow && dep_of(p->operand(0)) != Dep::Both &&
+      positive(p->operand(0))) {
+    // beta^e = exp(e log beta) for a positive base (momentum's beta^(i-j+1), ETS's (1-a)^t).
+    f.has_exp = true;
+    auto e = exponent(p->operand(1), d, why);
+    if (!e)
+      return false;
+    auto sb = splat_value(p->operand(0));
+    Value* lb = sb ? nullptr : b.t().op(OpKind::Log, {p->operand(0)});
+    for (Term& t : *e) {
+      if (sb)
+        t.scale *= std::log(*sb);
+      else
+        t.factors.push_back(lb);
+      f.exps.push_back(std::move(t));
+    }
+    return true;
+  }
   if (p && p->op == OpKind::Mul)
-    return factors(p->operand(0), d, f, why) && factors(p->operand(1), d, f, why);
+    return factors(b, p->operand(0), d, f, why) && factors(b, p->operand(1), d, f, why);
   if (p && p->op == OpKind::Neg) {
     f.scale = -f.scale;
-    return factors(p->operand(0), d, f, why);
+    return factors(b, p->operand(0), d, f, why);
   }
   why.fail(fmt::format("kept value {} varies with both i and j", op_name(v)), false);
   return false;
@@ -262,6 +340,8 @@ struct Masked {
   /// decayed causal linear attention (retention), run as a chunked scan.
   Value* lr_a = nullptr;
   Value* lr_b = nullptr;
+  /// One term of a sum of decay terms (a term without a decay is fine then).
+  bool in_sum = false;
 };
 
 /// D when `v` is select(i == j, D, 0) with D free of joint (i, j) dependence.
@@ -338,51 +418,6 @@ std::optional<Masked> masked(Value* m, int64_t n) {
   return r;
 }
 
-/// Nodes of the scan form, built tentatively before the root.
-class Builder {
-public:
-  Builder(Tentative& t, ir::DType dt) : t_(t), dt_(dt) {}
-
-  Value* splat(double v) {
-    return t_.op(OpKind::Full, {}, {{"shape", Ints{}}, {"value", v}, {"dtype", dt_}});
-  }
-  Value* mul(Value* a, Value* b) {
-    return !a ? b : !b ? a : t_.op(OpKind::Mul, {a, b});
-  }
-  Value* add(Value* a, Value* b) {
-    return !a ? b : !b ? a : t_.op(OpKind::Add, {a, b});
-  }
-  /// scale * prod(factors) (nullptr for an empty product of scale 1).
-  Value* product(const std::vector<Value*>& fs, double scale) {
-    Value* p = nullptr;
-    for (Value* f : fs)
-      p = mul(p, f);
-    return scale == 1 ? p : mul(p, splat(scale));
-  }
-  /// A [.., 1, N] value as [.., N, 1] (and vice versa): one of the two dims is 1.
-  Value* swap_last2(Value* v) {
-    Ints d = v->type.shape.to_vector();
-    while (d.size() < 2)
-      d.insert(d.begin(), 1);
-    std::swap(d[d.size() - 1], d[d.size() - 2]);
-    return t_.reshape(v, d);
-  }
-  /// scale * prod(factors), a constant when there are no factors.
-  Value* term(const std::vector<Value*>& fs, double scale) {
-    Value* p = product(fs, scale);
-    return p ? p : splat(scale);
-  }
-  Tentative& t() {
-    return t_;
-  }
-  ir::DType dtype() const {
-    return dt_;
-  }
-
-private:
-  Tentative& t_;
-  ir::DType dt_;
-};
 
 /// The parts of a kept value: log a, and the row / column / constant exponents and data.
 struct Parts {
@@ -702,11 +737,44 @@ Value* scan_form(Builder& b, const Node& at, const Masked& m, Value* x, const ir
                  Why& why) {
   int64_t r = out.rank(), n = out.dim(r - 2);
   Domain d{n, m.s};
+  const Node* vp = m.value->producer;
+  if (vp && !m.diag && (vp->op == OpKind::Mul || vp->op == OpKind::Div) &&
+      dep_of(m.value) == Dep::Both) {
+    // A kept value scaled by data ((1 - beta^(d+1)) / (1 - beta)): the scale moves outside
+    // the mask (no diagonal term shares it), so a sum underneath can be split.
+    for (int k = vp->op == OpKind::Div ? 1 : 0; k < 2; ++k) {
+      Value* w = vp->operand(k);
+      if (dep_of(w) == Dep::Both)
+        continue;
+      const Node* ip = vp->operand(1 - k)->producer;
+      if (!ip || !(ip->op == OpKind::Add || ip->op == OpKind::Sub || ip->op == OpKind::Mul ||
+                   ip->op == OpKind::Div))
+        break; // a plain product: factors() reads it as it is
+      Masked inner = m;
+      inner.value = vp->operand(1 - k);
+      inner.outer.push_back(vp->op == OpKind::Div ? b.t().op(OpKind::Div, {b.splat(1.0), w}) : w);
+      return scan_form(b, at, inner, x, out, why);
+    }
+  }
+  if (vp && (vp->op == OpKind::Add || vp->op == OpKind::Sub) && dep_of(m.value) == Dep::Both) {
+    // A sum of decay terms (momentum's (1 - beta^(d+1)) / (1 - beta)): the product is
+    // linear in the kept value, so each term gets its own scan; the diagonal once.
+    Masked first = m, second = m;
+    first.value = vp->operand(0);
+    second.value = vp->operand(1);
+    second.diag = nullptr;
+    first.in_sum = second.in_sum = true;
+    Value* y1 = scan_form(b, at, first, x, out, why);
+    Value* y2 = y1 ? scan_form(b, at, second, x, out, why) : nullptr;
+    if (!y2)
+      return nullptr;
+    return b.t().op(vp->op, {y1, y2});
+  }
   Factors f;
-  if (!factors(m.value, d, f, why))
+  if (!factors(b, m.value, d, f, why))
     return nullptr;
   for (Value* o : m.outer)
-    if (!factors(o, d, f, why))
+    if (!factors(b, o, d, f, why))
       return nullptr;
   auto parts = split(b, f, m.lr_a ? 0 : m.s, out.rank(), why);
   if (!parts)
@@ -718,7 +786,7 @@ Value* scan_form(Builder& b, const Node& at, const Masked& m, Value* x, const ir
       why.fail("a time-varying decay with a low-rank factor (not implemented)", true);
       return nullptr;
     }
-    if (m.s != 0 || m.diag || !parts->log_a) {
+    if (m.s != 0 || m.diag || (!parts->log_a && !m.in_sum)) {
       why.fail(m.s != 0 || m.diag ? "a strict mask with a low-rank factor (not implemented)"
                                   : "a low-rank factor without a decay (reassociate-matmul's)",
                m.s != 0 || m.diag);
@@ -731,8 +799,8 @@ Value* scan_form(Builder& b, const Node& at, const Masked& m, Value* x, const ir
     }
     Value* xin = x ? x : t.op(OpKind::Full, {}, {{"shape", Ints{n, 1}}, {"value", 1.0},
                                                  {"dtype", b.dtype()}});
-    Value* y =
-        chunked_lowrank(b, at, m.lr_a, m.lr_b, b.mul(col, xin), parts->log_a, out, c, why);
+    Value* log_a = parts->log_a ? parts->log_a : b.splat(0.0); // a = 1 in a sum's term
+    Value* y = chunked_lowrank(b, at, m.lr_a, m.lr_b, b.mul(col, xin), log_a, out, c, why);
     return b.mul(parts->row, y);
   }
   Value* in = x ? b.mul(col, x) : col;
