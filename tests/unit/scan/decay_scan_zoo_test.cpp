@@ -209,3 +209,29 @@ TEST_CASE("decay-scan: a selective decay exp(L_i - L_j), L = cumsum(log a), comp
 )";
   check_one_scan(text, 300, 71);
 }
+
+TEST_CASE("decay-scan: per-step decays on Q K^T (SSD) as a chunked scan, compiled, with gradients") {
+  // a_t = sigmoid(z_t) per head and step, N = 192 = 3 chunks of 64, f32.
+  const char* text = R"(func @loss(%z: f32[2,192,1], %q: f32[2,192,8], %kt: f32[2,8,192], %v: f32[2,192,4]) -> f32[] {
+  %s = sigmoid %z : f32[2,192,1]
+  %la = log %s : f32[2,192,1]
+  %l = cumsum %la {axis = 1} : f32[2,192,1]
+  %lt = transpose %l {perm = [0, 2, 1]} : f32[2,1,192]
+  %i = iota {shape = [192, 192], axis = 0, dtype = f32} : f32[192,192]
+  %j = iota {shape = [192, 192], axis = 1, dtype = f32} : f32[192,192]
+  %keep = le %j, %i : bool[192,192]
+  %e = sub %l, %lt : f32[2,192,192]
+  %zero = full {shape = [], dtype = f32} : f32[]
+  %em = select %keep, %e, %zero : f32[2,192,192]
+  %decay = exp %em : f32[2,192,192]
+  %dm = select %keep, %decay, %zero : f32[2,192,192]
+  %sc = matmul %q, %kt : f32[2,192,192]
+  %m = mul %sc, %dm : f32[2,192,192]
+  %y = matmul %m, %v : f32[2,192,4]
+  %t = tanh %y : f32[2,192,4]
+  %o = sum %t {axes = []} : f32[]
+  return %o
+}
+)";
+  check_one_scan(text, 192, 81);
+}
