@@ -199,6 +199,15 @@ std::optional<Parts> split(Builder& b, const Factors& f, int64_t s, int64_t rank
     p.row = b.mul(p.row, b.splat(f.scale));
   return p;
 }
+/// The diagonal term's value as a row factor ([.., N, 1]): D times the factors outside the
+/// mask (on the diagonal a column factor is a row factor).
+Value* diagonal_factor(Builder& b, const Masked& m) {
+  Value* dg = dep_of(m.diag) == Dep::Col ? b.swap_last2(m.diag) : m.diag;
+  for (Value* o : m.outer)
+    dg = b.mul(dg, dep_of(o) == Dep::Col ? b.swap_last2(o) : o);
+  return dg;
+}
+
 /// y = M X (x = nullptr: X = 1, the row sum) in scan form, shaped `out` ([.., N, K]);
 /// nullptr with t.failed() or a reason in `why`.
 Value* scan_form(Builder& b, const Node& at, const Masked& m, Value* x, const ir::Shape& out,
@@ -250,10 +259,11 @@ Value* scan_form(Builder& b, const Node& at, const Masked& m, Value* x, const ir
   Tentative& t = b.t();
   Value* col = parts->col ? b.swap_last2(parts->col) : nullptr;
   if (m.lr_a) {
-    if (m.s != 0 || m.diag || (!parts->log_a && !m.in_sum)) {
-      why.fail(m.s != 0 || m.diag ? "a strict mask with a low-rank factor (not implemented)"
-                                  : "a low-rank factor without a decay (reassociate-matmul's)",
-               m.s != 0 || m.diag);
+    if (m.s > 1 || (!parts->log_a && !m.in_sum)) {
+      why.fail(m.s > 1 ? "a mask skipping more than the diagonal with a low-rank factor "
+                         "(not implemented)"
+                       : "a low-rank factor without a decay (reassociate-matmul's)",
+               m.s > 1);
       return nullptr;
     }
     int64_t c = chunk_of(n);
@@ -265,8 +275,17 @@ Value* scan_form(Builder& b, const Node& at, const Masked& m, Value* x, const ir
                                                  {"dtype", b.dtype()}});
     Value* log_a = parts->log_a ? parts->log_a : b.splat(0.0); // a = 1 in a sum's term
     Value* y = chunked_lowrank(b, at, m.lr_a, m.lr_b, b.mul(col, xin), log_a,
-                               parts->time_varying, out, c, why);
-    return b.mul(parts->row, y);
+                               parts->time_varying, m.s == 1, out, c, why);
+    y = b.mul(parts->row, y);
+    if (m.diag) { // D_i (A_i . B_i) X_i: the bonus of the current step
+      Value* bn = t.op(OpKind::Transpose, {m.lr_b}, {{"perm", last2_swapped(m.lr_b)}});
+      Value* rowdot = t.op(OpKind::Sum, {b.mul(m.lr_a, bn)},
+                           {{"axes", Ints{-1}}, {"keepdims", true}});
+      y = b.add(y, b.mul(b.mul(diagonal_factor(b, m), rowdot), xin));
+    }
+    if (y && y->type.shape != out)
+      y = t.op(OpKind::BroadcastTo, {y}, {{"shape", out.to_vector()}});
+    return y;
   }
   Value* in = x ? b.mul(col, x) : col;
   if (!in)
@@ -284,9 +303,7 @@ Value* scan_form(Builder& b, const Node& at, const Masked& m, Value* x, const ir
                           : t.op(OpKind::Cumsum, {in}, {{"axis", r - 2}});
   Value* y = b.mul(parts->row, h);
   if (m.diag) {
-    Value* dg = dep_of(m.diag) == Dep::Col ? b.swap_last2(m.diag) : m.diag;
-    for (Value* o : m.outer) // on the diagonal a column factor is a row factor
-      dg = b.mul(dg, dep_of(o) == Dep::Col ? b.swap_last2(o) : o);
+    Value* dg = diagonal_factor(b, m);
     y = b.add(y, x ? b.mul(dg, x) : dg);
   }
   if (y && y->type.shape != out)

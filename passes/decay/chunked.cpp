@@ -35,7 +35,8 @@ namespace {
 /// with the chunk decay a_C = exp(l_last(C)); rows read exp(l_u) h_C. Every exponent is
 /// a decay within one chunk (<= 0 for decays), so nothing overflows however long N is.
 Value* chunked_per_step(Builder& b, const Node& at, Value* Ac, Value* Bc, Value* Xc,
-                        Value* log_a, const ir::Shape& out, int64_t c, const Ints& batch) {
+                        Value* log_a, bool strict, const ir::Shape& out, int64_t c,
+                        const Ints& batch) {
   Tentative& t = b.t();
   int64_t r = out.rank(), n = out.dim(r - 2), nc = n / c;
   int64_t d = Ac->type.shape.dim(Ac->type.shape.rank() - 1);
@@ -54,7 +55,7 @@ Value* chunked_per_step(Builder& b, const Node& at, Value* Ac, Value* Bc, Value*
   ir::DType dt = b.dtype();
   Value* u = t.op(OpKind::Iota, {}, {{"shape", Ints{c, c}}, {"axis", int64_t{0}}, {"dtype", dt}});
   Value* v = t.op(OpKind::Iota, {}, {{"shape", Ints{c, c}}, {"axis", int64_t{1}}, {"dtype", dt}});
-  Value* keep = t.op(OpKind::Le, {v, u});
+  Value* keep = t.op(strict ? OpKind::Lt : OpKind::Le, {v, u});
   Value* diff = t.op(OpKind::Select, {keep, t.op(OpKind::Sub, {ell, ellt}), b.splat(0.0)});
   Value* dmask = t.op(OpKind::Select, {keep, t.op(OpKind::Exp, {diff}), b.splat(0.0)});
   Value* bct = t.op(OpKind::Transpose, {Bc}, {{"perm", last2_swapped(Bc)}});
@@ -86,7 +87,8 @@ Value* chunked_per_step(Builder& b, const Node& at, Value* Ac, Value* Bc, Value*
 /// states S_C = sum_v a^(c-1-v) B_v^T X_v carried by an exclusive linear_scan with decay
 /// a^c and read as (A_C ⊙ a^(u+1)) H_C. `log_a` broadcasts like the matrix's batch dims.
 Value* chunked_lowrank(Builder& b, const Node& at, Value* A, Value* Bt, Value* X, Value* log_a,
-                       bool per_step, const ir::Shape& out, int64_t c, Why& why) {
+                       bool per_step, bool strict, const ir::Shape& out, int64_t c,
+                       Why& why) {
   Tentative& t = b.t();
   int64_t r = out.rank(), n = out.dim(r - 2), dv = out.dim(r - 1);
   int64_t d = A->type.shape.dim(A->type.shape.rank() - 1);
@@ -112,7 +114,7 @@ Value* chunked_lowrank(Builder& b, const Node& at, Value* A, Value* Bt, Value* X
   Value* Bc = t.reshape(bcast(Bn, full({n, d})), full({nc, c, d}));
   Value* Xc = t.reshape(bcast(X, full({n, dv})), full({nc, c, dv}));
   if (per_step)
-    return chunked_per_step(b, at, Ac, Bc, Xc, log_a, out, c, batch);
+    return chunked_per_step(b, at, Ac, Bc, Xc, log_a, strict, out, c, batch);
   // log a with its batch dims, then [1, 1, 1] for (chunk, row, column).
   Ints la = log_a->type.shape.to_vector();
   la.resize(la.size() >= 2 ? la.size() - 2 : 0);
@@ -124,7 +126,8 @@ Value* chunked_lowrank(Builder& b, const Node& at, Value* A, Value* Bt, Value* X
   Value* col = t.op(OpKind::Iota, {}, {{"shape", Ints{c, 1}}, {"axis", int64_t{0}}, {"dtype", dt}});
   // Intra-chunk: the masked decayed product of each chunk with itself.
   Value* dc = t.op(OpKind::Exp, {b.mul(l4, t.op(OpKind::Sub, {u, v}))});
-  Value* dmask = t.op(OpKind::Select, {t.op(OpKind::Le, {v, u}), dc, b.splat(0.0)});
+  Value* dmask =
+      t.op(OpKind::Select, {t.op(strict ? OpKind::Lt : OpKind::Le, {v, u}), dc, b.splat(0.0)});
   Value* bct = t.op(OpKind::Transpose, {Bc}, {{"perm", last2_swapped(Bc)}});
   Value* intra = b.mul(t.op(OpKind::Matmul, {Ac, bct}), dmask);
   Value* y = t.op_before(at, OpKind::Matmul, {intra, Xc}, {}, std::string(kIntraChunk));

@@ -151,8 +151,9 @@ Ints last2_swapped(const Value* v);
 /// The chunk of a chunked scan over N (64 or a smaller power of two >= 8 dividing N; 0).
 int64_t chunk_of(int64_t n);
 /// (A B ⊙ D) X in chunks of c, D the decay matrix of log a (constant [.., 1, 1], or per
-/// step [.., N, 1] when per_step), shaped `out`; nullptr with a reason in `why`.
+/// step [.., N, 1] when per_step) on j <= i (j < i when strict), shaped `out`; nullptr with
+/// a reason in `why`.
 Value* chunked_lowrank(Builder& b, const Node& at, Value* A, Value* Bt, Value* X, Value* log_a,
-                       bool per_step, const ir::Shape& out, int64_t c, Why& why);
+                       bool per_step, bool strict, const ir::Shape& out, int64_t c, Why& why);
 
 } // namespace tevo::passes::decay

@@ -38,7 +38,7 @@ const RegisteredRewrite kRewrites[] = {
     {"fuse-attention,dce", "tests/lit/passes/fuse_attention.tir", 5},
     {"long-conv,dce", "tests/lit/passes/long_conv.tir", 3},
     {"split-k,dce", "tests/lit/passes/split_k.tir", 2},
-    {"decay-scan,dce", "tests/lit/passes/decay_scan.tir", 12},
+    {"decay-scan,dce", "tests/lit/passes/decay_scan.tir", 13},
 };
 
 std::string read_file(const std::string& path) {
