@@ -123,6 +123,7 @@ std::vector<Array> run_cpu(const ir::Graph& g, const std::vector<Array>& ins, co
   o.target.cpu = p.get("cpu", "");
   o.target.features = p.get("features", "");
   o.target.opt_level = flag_int(p, "opt-level", 2, 0);
+  o.pipeline = p.get("pipeline", "default");
   o.keep_llvm_ir = p.has("dump-llvm");
   o.profile = p.has("profile");
   int repeat = flag_int(p, "repeat", 1, 1);
@@ -239,7 +240,7 @@ const Command& run_command() {
       "run",
       "run a function on a backend and summarise its outputs",
       "tevo run FILE [--backend=interp|cpu] [--func=NAME] [--inputs=IN.safetensors | --seed=N] "
-      "[--outputs=OUT.safetensors] [--save-inputs=IN.safetensors] [--check=REF.safetensors] [--threads=N] [--stats] [--profile] [--repeat=N] [--dump-llvm=FILE]",
+      "[--outputs=OUT.safetensors] [--save-inputs=IN.safetensors] [--check=REF.safetensors] [--threads=N] [--stats] [--profile] [--repeat=N] [--pipeline=P] [--dump-llvm=FILE]",
       {{"backend", true,
         "interp (the f64 reference interpreter, default) or cpu (compiled: LLVM + oneDNN)"},
        {"threads", true, "cpu: threads (default TEVO_NUM_THREADS, else all cores)"},
@@ -247,6 +248,9 @@ const Command& run_command() {
        {"repeat", true, "cpu: run N times (stats report the best time)"},
        {"profile", false, "cpu: time every plan step; print the most expensive ones"},
        {"dump-llvm", true, "cpu: write the optimised LLVM IR to FILE ('-' = stdout)"},
+       {"pipeline", true,
+        "cpu: passes before decompose/fuse (default: 'default'; 'canonicalize,cse,dce' = "
+        "rewrites off)"},
        {"cpu", true, "cpu: target CPU name (default: the host)"},
        {"opt-level", true, "cpu: LLVM optimisation level 0-3 (default 2)"},
        {"features", true, "cpu: target features, e.g. +avx2,-avx512f (default: the host's)"},
