@@ -63,27 +63,32 @@ constexpr std::string_view kPass = "decay-scan";
 
 /// The parts of a kept value: log a, and the row / column / constant exponents and data.
 struct Parts {
-  Value* log_a = nullptr; // [.., 1, 1], or [.., N, 1] for a time-varying decay
-  bool time_varying = false;
+  Value* log_a = nullptr; // [.., 1, 1], or [.., N, 1] for a per-step decay
   Value* row = nullptr; // multiplies the output rows (exp(R) * row data * constants)
   Value* col = nullptr; // multiplies the input rows (exp(F) * column data), as [.., 1, N]
 };
+
+/// The element of `terms` whose factors are `fs` in any order (a like term), appended
+/// (zero-initialised) when there is none.
+template <class T>
+T& like_term(std::vector<T>& terms, const std::vector<Value*>& fs) {
+  for (T& t : terms)
+    if (std::is_permutation(t.factors.begin(), t.factors.end(), fs.begin(), fs.end()))
+      return t;
+  terms.push_back(T{fs});
+  return terms.back();
+}
 
 /// sum of coef * prod(factors) with like terms (the same factors, in any order) merged:
 /// RWKV's exp(w) from the constant of -w (i - 1 - j) cancels against a^s = exp(-w s).
 struct LinSum {
   struct Part {
     std::vector<Value*> factors;
-    double coef;
+    double coef = 0;
   };
   std::vector<Part> parts;
   void add(const std::vector<Value*>& fs, double coef) {
-    for (Part& p : parts)
-      if (std::is_permutation(p.factors.begin(), p.factors.end(), fs.begin(), fs.end())) {
-        p.coef += coef;
-        return;
-      }
-    parts.push_back({fs, coef});
+    like_term(parts, fs).coef += coef;
   }
   Value* build(Builder& b) const {
     Value* v = nullptr;
@@ -93,8 +98,11 @@ struct LinSum {
     return v;
   }
 };
-/// Splits the kept value into the decay a = exp(log a) and the factors of the output rows
-/// (including a^s for a mask that skips s steps) and of the input rows.
+
+/// Splits the kept value into the decay a = exp(log a) (per step when a row and a column
+/// exponent are views of one cumsum) and the factors of the output rows and of the input
+/// rows; the constants, a^s for a mask that skips s steps included, join the side that has
+/// an exponent.
 std::optional<Parts> split(Builder& b, const Factors& f, int64_t s, int64_t rank, Why& why) {
   // Like terms first (w i - w j is one term w (i - j)), then each by what it varies with.
   struct Merged {
@@ -103,15 +111,10 @@ std::optional<Parts> split(Builder& b, const Factors& f, int64_t s, int64_t rank
   };
   std::vector<Merged> terms;
   for (const Term& t : f.exps) {
-    auto it = std::find_if(terms.begin(), terms.end(), [&](const Merged& m) {
-      return std::is_permutation(m.factors.begin(), m.factors.end(), t.factors.begin(),
-                                 t.factors.end());
-    });
-    if (it == terms.end())
-      it = terms.insert(terms.end(), Merged{t.factors});
-    it->ci += t.scale * t.ci;
-    it->cj += t.scale * t.cj;
-    it->c += t.scale * t.c;
+    Merged& m = like_term(terms, t.factors);
+    m.ci += t.scale * t.ci;
+    m.cj += t.scale * t.cj;
+    m.c += t.scale * t.c;
   }
   LinSum log_a, row, col, consts; // exponents; consts vary with neither i nor j
   for (const Merged& t : terms) {
@@ -183,7 +186,6 @@ std::optional<Parts> split(Builder& b, const Factors& f, int64_t s, int64_t rank
     side.add(k.factors, k.coef);
   Parts p;
   p.log_a = b.add(log_a.build(b), log_tv);
-  p.time_varying = log_tv != nullptr;
   Value *rowd = nullptr, *cold = nullptr;
   for (Value* v : f.data) {
     if (dep_of(v) == Dep::Col)
@@ -199,6 +201,7 @@ std::optional<Parts> split(Builder& b, const Factors& f, int64_t s, int64_t rank
     p.row = b.mul(p.row, b.splat(f.scale));
   return p;
 }
+
 /// The diagonal term's value as a row factor ([.., N, 1]): D times the factors outside the
 /// mask (on the diagonal a column factor is a row factor).
 Value* diagonal_factor(Builder& b, const Masked& m) {
@@ -271,11 +274,10 @@ Value* scan_form(Builder& b, const Node& at, const Masked& m, Value* x, const ir
       why.fail(fmt::format("no chunk size in 8..64 divides N={}", n), true);
       return nullptr;
     }
-    Value* xin = x ? x : t.op(OpKind::Full, {}, {{"shape", Ints{n, 1}}, {"value", 1.0},
-                                                 {"dtype", b.dtype()}});
+    Value* xin = x ? x : b.ones(n);
     Value* log_a = parts->log_a ? parts->log_a : b.splat(0.0); // a = 1 in a sum's term
     Value* y = chunked_lowrank(b, at, m.lr_a, m.lr_b, b.mul(col, xin), log_a,
-                               parts->time_varying, m.s == 1, out, c, why);
+                               dep_of(log_a) == Dep::Row, m.s == 1, out, c, why);
     y = b.mul(parts->row, y);
     if (m.diag) { // D_i (A_i . B_i) X_i: the bonus of the current step
       Value* bn = t.op(OpKind::Transpose, {m.lr_b}, {{"perm", last2_swapped(m.lr_b)}});
@@ -283,21 +285,12 @@ Value* scan_form(Builder& b, const Node& at, const Masked& m, Value* x, const ir
                            {{"axes", Ints{-1}}, {"keepdims", true}});
       y = b.add(y, b.mul(b.mul(diagonal_factor(b, m), rowdot), xin));
     }
-    if (y && y->type.shape != out)
-      y = t.op(OpKind::BroadcastTo, {y}, {{"shape", out.to_vector()}});
-    return y;
+    return b.broadcast(y, out.to_vector());
   }
   Value* in = x ? b.mul(col, x) : col;
-  if (!in)
-    in = t.op(OpKind::Full, {}, {{"shape", Ints{n, 1}}, {"value", 1.0}, {"dtype", b.dtype()}});
-  if (in && in->type.shape != out)
-    in = t.op(OpKind::BroadcastTo, {in}, {{"shape", out.to_vector()}});
-  if (m.s > 0 && in) { // row i reads rows <= i - s: shift the input down by s
-    Ints lo(static_cast<size_t>(r), 0), hi(static_cast<size_t>(r), 0), starts(lo);
-    lo[static_cast<size_t>(r - 2)] = m.s;
-    Value* padded = t.op(OpKind::Pad, {in}, {{"low", lo}, {"high", hi}});
-    in = t.op(OpKind::Slice, {padded}, {{"starts", starts}, {"ends", out.to_vector()}});
-  }
+  in = b.broadcast(in ? in : b.ones(n), out.to_vector());
+  if (m.s > 0) // row i reads rows <= i - s
+    in = b.shift_down(in, r - 2, m.s);
   Value* h = parts->log_a ? t.op(OpKind::LinearScan, {t.op(OpKind::Exp, {parts->log_a}), in},
                                  {{"axis", r - 2}})
                           : t.op(OpKind::Cumsum, {in}, {{"axis", r - 2}});
@@ -306,14 +299,8 @@ Value* scan_form(Builder& b, const Node& at, const Masked& m, Value* x, const ir
     Value* dg = diagonal_factor(b, m);
     y = b.add(y, x ? b.mul(dg, x) : dg);
   }
-  if (y && y->type.shape != out)
-    y = t.op(OpKind::BroadcastTo, {y}, {{"shape", out.to_vector()}});
-  return y;
+  return b.broadcast(y, out.to_vector());
 }
-
-} // namespace
-
-namespace {
 
 /// The root's matrix operand and its grid extent, when it is a square f32/f64 matrix.
 std::optional<int64_t> grid_extent(const Value* m) {

@@ -89,41 +89,26 @@ Expected<std::vector<TensorType>> infer_linear_scan(const InferCtx& c) {
 }
 
 std::vector<interp::Array> eval_linear_scan(const EvalCtx& c) {
-  const interp::Array& a = c.in(0);
   const interp::Array& b = c.in(1);
   interp::Array h(c.results[0]);
   if (h.numel() == 0)
     return {std::move(h)};
+  const interp::Array a = interp::broadcast_array(c.in(0), b.shape());
   std::vector<int64_t> d = b.shape().to_vector();
   int64_t rank = static_cast<int64_t>(d.size());
   int64_t axis = *normalize_axis(c.attrs.i64("axis"), rank);
   bool reverse = c.attrs.boolean("reverse");
-  // Strides of a as broadcast to b's dims (0 along broadcast dims).
-  std::vector<int64_t> as(d.size(), 0);
-  int64_t ra = a.shape().rank(), step = 1;
-  for (int64_t k = ra - 1; k >= 0; --k) {
-    int64_t e = a.shape().dim(k);
-    if (e != 1)
-      as[at(rank - ra + k)] = step;
-    step *= e;
-  }
   int64_t n = d[at(axis)], outer = 1, inner = 1;
   for (int64_t i = 0; i < axis; ++i)
     outer *= d[at(i)];
   for (int64_t i = axis + 1; i < rank; ++i)
     inner *= d[at(i)];
-  std::vector<int64_t> idx(d.size());
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t in = 0; in < inner; ++in) {
       double s = 0;
       for (int64_t t = 0; t < n; ++t) {
-        int64_t j = reverse ? n - 1 - t : t;
-        int64_t f = (o * n + j) * inner + in, rem = f, fa = 0;
-        for (int64_t k = rank - 1; k >= 0; --k) {
-          fa += (rem % d[at(k)]) * as[at(k)];
-          rem /= d[at(k)];
-        }
-        s = a[fa] * s + b[f];
+        int64_t f = (o * n + (reverse ? n - 1 - t : t)) * inner + in;
+        s = a[f] * s + b[f];
         h[f] = s;
       }
     }

@@ -25,72 +25,21 @@ int64_t chunk_of(int64_t n) {
   return 0;
 }
 
-namespace {
-
-/// The chunked form with a per-step decay (log a_t: `log_a` shaped [.., N, 1]; Mamba-2's
-/// SSD, gated linear attention with a scalar gate). With l = the cumulative log decay
-/// inside each chunk (a cumsum over its c steps): inside a chunk exp(l_u - l_v) on v <= u
-/// (masked before the exp, so the dropped half cannot overflow); the chunk state
-/// S_C = (B_C ⊙ exp(l_last - l_v))^T X_C; across chunks h_C = a_{C-1} h_{C-1} + S_{C-1}
-/// with the chunk decay a_C = exp(l_last(C)); rows read exp(l_u) h_C. Every exponent is
-/// a decay within one chunk (<= 0 for decays), so nothing overflows however long N is.
-Value* chunked_per_step(Builder& b, const Node& at, Value* Ac, Value* Bc, Value* Xc,
-                        Value* log_a, bool strict, const ir::Shape& out, int64_t c,
-                        const Ints& batch) {
-  Tentative& t = b.t();
-  int64_t r = out.rank(), n = out.dim(r - 2), nc = n / c;
-  int64_t d = Ac->type.shape.dim(Ac->type.shape.rank() - 1);
-  int64_t dv = Xc->type.shape.dim(Xc->type.shape.rank() - 1);
-  auto full = [&](Ints tail) {
-    Ints s2 = batch;
-    s2.insert(s2.end(), tail.begin(), tail.end());
-    return s2;
-  };
-  Value* la = log_a->type.shape.to_vector() == full({n, 1})
-                  ? log_a
-                  : t.op(OpKind::BroadcastTo, {log_a}, {{"shape", full({n, 1})}});
-  const int64_t ax = static_cast<int64_t>(batch.size()); // the chunk axis; ax + 1: steps
-  Value* ell = t.op(OpKind::Cumsum, {t.reshape(la, full({nc, c, 1}))}, {{"axis", ax + 1}});
-  Value* ellt = t.op(OpKind::Transpose, {ell}, {{"perm", last2_swapped(ell)}}); // [.., 1, c]
-  ir::DType dt = b.dtype();
-  Value* u = t.op(OpKind::Iota, {}, {{"shape", Ints{c, c}}, {"axis", int64_t{0}}, {"dtype", dt}});
-  Value* v = t.op(OpKind::Iota, {}, {{"shape", Ints{c, c}}, {"axis", int64_t{1}}, {"dtype", dt}});
-  Value* keep = t.op(strict ? OpKind::Lt : OpKind::Le, {v, u});
-  Value* diff = t.op(OpKind::Select, {keep, t.op(OpKind::Sub, {ell, ellt}), b.splat(0.0)});
-  Value* dmask = t.op(OpKind::Select, {keep, t.op(OpKind::Exp, {diff}), b.splat(0.0)});
-  Value* bct = t.op(OpKind::Transpose, {Bc}, {{"perm", last2_swapped(Bc)}});
-  Value* intra = b.mul(t.op(OpKind::Matmul, {Ac, bct}), dmask);
-  Value* y = t.op_before(at, OpKind::Matmul, {intra, Xc}, {}, std::string(kIntraChunk));
-  Ints zeros(batch.size() + 3, 0), starts = zeros;
-  starts[static_cast<size_t>(ax + 1)] = c - 1;
-  Value* last = t.op(OpKind::Slice, {ell}, {{"starts", starts}, {"ends", full({nc, c, 1})}});
-  Value* kw = b.mul(Bc, t.op(OpKind::Exp, {t.op(OpKind::Sub, {last, ell})}));
-  Value* st = t.op(OpKind::Matmul, {t.op(OpKind::Transpose, {kw}, {{"perm", last2_swapped(kw)}}),
-                                    Xc}); // [.., nc, d, dv]
-  auto shift = [&](Value* x, Ints ends) { // x_C -> x_{C-1} along the chunk axis, 0 first
-    Ints lo = zeros;
-    lo[static_cast<size_t>(ax)] = 1;
-    return t.op(OpKind::Slice, {t.op(OpKind::Pad, {x}, {{"low", lo}, {"high", zeros}})},
-                {{"starts", zeros}, {"ends", ends}});
-  };
-  Value* prev = shift(st, full({nc, d, dv}));
-  Value* a_prev = shift(t.op(OpKind::Exp, {last}), full({nc, 1, 1}));
-  Value* h = t.op(OpKind::LinearScan, {a_prev, prev}, {{"axis", ax}});
-  y = b.add(y, t.op(OpKind::Matmul, {b.mul(Ac, t.op(OpKind::Exp, {ell})), h}));
-  return t.reshape(y, out.to_vector());
-}
-
-} // namespace
-
-/// (A B ⊙ D) X with D the decay matrix a^(i-j) (j <= i), chunk c, as RetNet's chunkwise
-/// form: inside a chunk the masked product (A_C B_C^T ⊙ D_c) X_C; across chunks the
-/// states S_C = sum_v a^(c-1-v) B_v^T X_v carried by an exclusive linear_scan with decay
-/// a^c and read as (A_C ⊙ a^(u+1)) H_C. `log_a` broadcasts like the matrix's batch dims.
+/// (A B ⊙ D) X in chunks of c, D the decay exp(L_i - L_j) on j <= i (j < i when strict),
+/// L the cumulative log decay: a constant log a per step (retention: L_i - L_j = (i - j)
+/// log a) or a per-step one (Mamba-2's SSD, scalar-gated linear attention). With l = the
+/// cumulative log decay inside each chunk (l_u = (u + 1) log a, or a cumsum over the
+/// chunk's steps): inside a chunk the masked product (A_C B_C^T ⊙ exp(l_u - l_v)) X_C (the
+/// exponent masked before the exp, so the dropped half cannot overflow); the chunk states
+/// S_C = (B_C ⊙ exp(l_last - l_v))^T X_C, carried across chunks by one linear_scan
+/// h_C = a_{C-1} h_{C-1} + S_{C-1} with the chunk decay a_C = exp(l_last(C)); rows read
+/// exp(l_u) h_C. Every exponent is a decay within one chunk (<= 0 for decays), so nothing
+/// overflows however long N is.
 Value* chunked_lowrank(Builder& b, const Node& at, Value* A, Value* Bt, Value* X, Value* log_a,
                        bool per_step, bool strict, const ir::Shape& out, int64_t c,
                        Why& why) {
   Tentative& t = b.t();
-  int64_t r = out.rank(), n = out.dim(r - 2), dv = out.dim(r - 1);
+  int64_t r = out.rank(), n = out.dim(r - 2), dv = out.dim(r - 1), nc = n / c;
   int64_t d = A->type.shape.dim(A->type.shape.rank() - 1);
   if (Bt->type.shape.dim(Bt->type.shape.rank() - 2) != d) {
     why.fail("low-rank factor shapes do not chain", true);
@@ -103,50 +52,49 @@ Value* chunked_lowrank(Builder& b, const Node& at, Value* A, Value* Bt, Value* X
     s2.insert(s2.end(), tail.begin(), tail.end());
     return s2;
   };
-  auto bcast = [&](Value* v, Ints shape) {
-    return v->type.shape.to_vector() == shape
-               ? v
-               : t.op(OpKind::BroadcastTo, {v}, {{"shape", shape}});
+  auto chunks = [&](Value* v, int64_t cols) { // [.., N, cols] -> [.., nc, c, cols]
+    return t.reshape(b.broadcast(v, full({n, cols})), full({nc, c, cols}));
   };
-  int64_t nc = n / c;
-  Value* Bn = t.op(OpKind::Transpose, {Bt}, {{"perm", last2_swapped(Bt)}}); // [.., N, d]
-  Value* Ac = t.reshape(bcast(A, full({n, d})), full({nc, c, d}));
-  Value* Bc = t.reshape(bcast(Bn, full({n, d})), full({nc, c, d}));
-  Value* Xc = t.reshape(bcast(X, full({n, dv})), full({nc, c, dv}));
-  if (per_step)
-    return chunked_per_step(b, at, Ac, Bc, Xc, log_a, strict, out, c, batch);
-  // log a with its batch dims, then [1, 1, 1] for (chunk, row, column).
-  Ints la = log_a->type.shape.to_vector();
-  la.resize(la.size() >= 2 ? la.size() - 2 : 0);
-  la.insert(la.end(), {1, 1, 1});
-  Value* l4 = t.reshape(log_a, la);
+  Value* Ac = chunks(A, d);
+  Value* Bc = chunks(t.op(OpKind::Transpose, {Bt}, {{"perm", last2_swapped(Bt)}}), d);
+  Value* Xc = chunks(X, dv);
+  const int64_t ax = static_cast<int64_t>(batch.size()); // the chunk axis
   ir::DType dt = b.dtype();
+  Value* ell; // [.., nc or 1, c, 1]
+  if (per_step) {
+    ell = t.op(OpKind::Cumsum, {chunks(log_a, 1)}, {{"axis", ax + 1}});
+  } else { // log a with its batch dims, then (chunk, step, 1)
+    Ints la = log_a->type.shape.to_vector();
+    la.resize(la.size() >= 2 ? la.size() - 2 : 0);
+    la.insert(la.end(), {1, 1, 1});
+    Value* step = t.op(OpKind::Iota, {}, {{"shape", Ints{c, 1}}, {"axis", int64_t{0}}, {"dtype", dt}});
+    ell = b.mul(t.reshape(log_a, la), b.add(step, b.splat(1.0)));
+  }
+  // Intra-chunk: the masked decayed product of each chunk with itself.
+  Value* ellt = t.op(OpKind::Transpose, {ell}, {{"perm", last2_swapped(ell)}}); // [.., 1, c]
   Value* u = t.op(OpKind::Iota, {}, {{"shape", Ints{c, c}}, {"axis", int64_t{0}}, {"dtype", dt}});
   Value* v = t.op(OpKind::Iota, {}, {{"shape", Ints{c, c}}, {"axis", int64_t{1}}, {"dtype", dt}});
-  Value* col = t.op(OpKind::Iota, {}, {{"shape", Ints{c, 1}}, {"axis", int64_t{0}}, {"dtype", dt}});
-  // Intra-chunk: the masked decayed product of each chunk with itself.
-  Value* dc = t.op(OpKind::Exp, {b.mul(l4, t.op(OpKind::Sub, {u, v}))});
-  Value* dmask =
-      t.op(OpKind::Select, {t.op(strict ? OpKind::Lt : OpKind::Le, {v, u}), dc, b.splat(0.0)});
+  Value* keep = t.op(strict ? OpKind::Lt : OpKind::Le, {v, u});
+  Value* diff = t.op(OpKind::Select, {keep, t.op(OpKind::Sub, {ell, ellt}), b.splat(0.0)});
+  Value* dmask = t.op(OpKind::Select, {keep, t.op(OpKind::Exp, {diff}), b.splat(0.0)});
   Value* bct = t.op(OpKind::Transpose, {Bc}, {{"perm", last2_swapped(Bc)}});
   Value* intra = b.mul(t.op(OpKind::Matmul, {Ac, bct}), dmask);
   Value* y = t.op_before(at, OpKind::Matmul, {intra, Xc}, {}, std::string(kIntraChunk));
-  // Chunk states S_C = (B_C ⊙ a^(c-1-v))^T X_C and their exclusive decayed prefix.
-  Value* wv = t.op(OpKind::Exp, {b.mul(l4, b.add(b.mul(col, b.splat(-1.0)),
-                                                   b.splat(static_cast<double>(c - 1))))});
-  Value* kw = b.mul(Bc, wv);
+  // Chunk states and their exclusive decayed prefix over the chunk axis.
+  const ir::Shape& es = ell->type.shape;
+  Ints starts(static_cast<size_t>(es.rank()), 0);
+  starts[starts.size() - 2] = c - 1;
+  Value* last = t.op(OpKind::Slice, {ell}, {{"starts", starts}, {"ends", es.to_vector()}});
+  Value* kw = b.mul(Bc, t.op(OpKind::Exp, {t.op(OpKind::Sub, {last, ell})}));
   Value* st = t.op(OpKind::Matmul, {t.op(OpKind::Transpose, {kw}, {{"perm", last2_swapped(kw)}}),
                                     Xc}); // [.., nc, d, dv]
-  int64_t ax = static_cast<int64_t>(batch.size()); // the chunk axis
-  Ints lo(batch.size() + 3, 0), hi(lo), starts(lo);
-  lo[static_cast<size_t>(ax)] = 1;
-  Value* prev = t.op(OpKind::Slice, {t.op(OpKind::Pad, {st}, {{"low", lo}, {"high", hi}})},
-                     {{"starts", starts}, {"ends", full({nc, d, dv})}});
-  Value* ac = t.op(OpKind::Exp, {b.mul(l4, b.splat(static_cast<double>(c)))});
-  Value* h = t.op(OpKind::LinearScan, {ac, prev}, {{"axis", ax}});
-  // Inter-chunk: rows read the carried state decayed by a^(u+1).
-  Value* qw = t.op(OpKind::Exp, {b.mul(l4, b.add(col, b.splat(1.0)))});
-  y = b.add(y, t.op(OpKind::Matmul, {b.mul(Ac, qw), h}));
+  Value* prev = b.shift_down(st, ax);
+  Value* a_chunk = t.op(OpKind::Exp, {last});
+  // The state of chunk C-2 crosses chunk C-1's decay; a constant decay is every chunk's.
+  Value* a_prev = es.dim(es.rank() - 3) == 1 ? a_chunk : b.shift_down(a_chunk, es.rank() - 3);
+  Value* h = t.op(OpKind::LinearScan, {a_prev, prev}, {{"axis", ax}});
+  // Inter-chunk: rows read the carried state decayed by exp(l_u).
+  y = b.add(y, t.op(OpKind::Matmul, {b.mul(Ac, t.op(OpKind::Exp, {ell})), h}));
   return t.reshape(y, out.to_vector());
 }
 

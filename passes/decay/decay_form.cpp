@@ -53,7 +53,7 @@ std::optional<Terms> exponent(Value* v, const Domain& d, Why& why) {
   if (dep_of(v) != Dep::Both)
     return Terms{Term{{v}, 1, 0, 0, 1}};
   const Node* p = v->producer;
-  if (p && (p->op == OpKind::Relu || p->op == OpKind::Abs || p->op == OpKind::Iota)) {
+  if (p && (p->op == OpKind::Relu || p->op == OpKind::Abs)) {
     auto a = index_on_domain(v, d, why);
     if (!a) {
       why.fail(fmt::format("exponent term {} is not an index expression", op_name(v)), true);

@@ -73,6 +73,26 @@ public:
       p = mul(p, f);
     return scale == 1 ? p : mul(p, splat(scale));
   }
+  /// v broadcast to `shape` (v itself when it has that shape; nullptr after a failure).
+  Value* broadcast(Value* v, const Ints& shape) {
+    return !v || v->type.shape.to_vector() == shape
+               ? v
+               : t_.op(OpKind::BroadcastTo, {v}, {{"shape", shape}});
+  }
+  /// v shifted by `by` towards higher indices along `axis`, zeros first: y_t = v_{t-by}.
+  Value* shift_down(Value* v, int64_t axis, int64_t by = 1) {
+    if (!v)
+      return nullptr;
+    Ints zeros(static_cast<size_t>(v->type.shape.rank()), 0), lo(zeros);
+    lo[static_cast<size_t>(axis)] = by;
+    Value* padded = t_.op(OpKind::Pad, {v}, {{"low", lo}, {"high", zeros}});
+    return t_.op(OpKind::Slice, {padded},
+                 {{"starts", zeros}, {"ends", v->type.shape.to_vector()}});
+  }
+  /// A column of n ones ([n, 1]): X of a row sum.
+  Value* ones(int64_t n) {
+    return t_.op(OpKind::Full, {}, {{"shape", Ints{n, 1}}, {"value", 1.0}, {"dtype", dt_}});
+  }
   /// A [.., 1, N] value as [.., N, 1] (and vice versa): one of the two dims is 1.
   Value* swap_last2(Value* v) {
     Ints d = v->type.shape.to_vector();
@@ -152,7 +172,7 @@ Ints last2_swapped(const Value* v);
 int64_t chunk_of(int64_t n);
 /// (A B ⊙ D) X in chunks of c, D the decay matrix of log a (constant [.., 1, 1], or per
 /// step [.., N, 1] when per_step) on j <= i (j < i when strict), shaped `out`; nullptr with
-/// a reason in `why`.
+/// a reason in `why`. (passes/decay/chunked.cpp)
 Value* chunked_lowrank(Builder& b, const Node& at, Value* A, Value* Bt, Value* X, Value* log_a,
                        bool per_step, bool strict, const ir::Shape& out, int64_t c, Why& why);
 

@@ -45,17 +45,6 @@ std::vector<int64_t> broadcast_strides(const StridedDesc& a, const StridedDesc& 
   return s;
 }
 
-/// Element offset of flat index `flat` of dims `dims` under `strides`.
-int64_t offset(const std::vector<int64_t>& dims, const std::vector<int64_t>& strides,
-               int64_t flat) {
-  int64_t o = 0;
-  for (size_t i = dims.size(); i-- > 0;) {
-    o += (flat % dims[i]) * strides[i];
-    flat /= dims[i];
-  }
-  return o;
-}
-
 template <class T>
 void scan(const OpArgs& args, int64_t axis, bool reverse) {
   const StridedDesc& ad = args.step.operands[0];
@@ -64,8 +53,9 @@ void scan(const OpArgs& args, int64_t axis, bool reverse) {
   const auto* bv = static_cast<const T*>(args.in[1]);
   auto* hv = static_cast<T*>(args.out[0]);
   const Lanes l = lanes(bd.dims, axis);
-  const std::vector<int64_t> as = broadcast_strides(ad, bd);
-  const int64_t sa = as[static_cast<size_t>(axis)], sb = bd.strides[static_cast<size_t>(axis)];
+  const StridedDesc a_view{ad.at, ad.dtype, bd.dims, broadcast_strides(ad, bd)}; // a over b's dims
+  const int64_t sa = a_view.strides[static_cast<size_t>(axis)];
+  const int64_t sb = bd.strides[static_cast<size_t>(axis)];
   // Lane k = o * inner + i: consecutive lanes are neighbours in memory when inner > 1, and
   // independent chains (instruction-level parallelism) either way. Blocks are split so that
   // every thread gets one when there are few lanes (S5: B * P lanes of length N).
@@ -83,8 +73,8 @@ void scan(const OpArgs& args, int64_t axis, bool reverse) {
     for (int64_t k = 0; k < m; ++k) {
       const int64_t o = (k0 + k) / l.inner, i = (k0 + k) % l.inner;
       const int64_t flat = o * l.n * l.inner + i; // element (o, t = 0, i)
-      a0[k] = offset(bd.dims, as, flat);
-      b0[k] = offset(bd.dims, bd.strides, flat);
+      a0[k] = offset_of_flat(a_view, flat);
+      b0[k] = offset_of_flat(bd, flat);
       h0[k] = flat;
       h[k] = 0;
     }

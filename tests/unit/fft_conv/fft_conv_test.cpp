@@ -194,14 +194,7 @@ TEST_CASE("fft_conv kernel: check() rejects malformed steps in one line") {
   rt::RuntimeOpStep ok{"fft_conv", {desc(F32, {2, 3, 8}), desc(F32, {3, 4})},
                        {desc(F32, {2, 3, 8})}, {0}, {}};
   CHECK_NOTHROW(rt::kernels::check(ok));
-  auto err = [](const rt::RuntimeOpStep& s) {
-    try {
-      rt::kernels::check(s);
-    } catch (const rt::Error& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
+  const auto err = test::check_message;
   rt::RuntimeOpStep s = ok;
   s.operands[1] = desc(F32, {3, 9});
   CHECK_EQ(err(s), "runtime op 'fft_conv': k is f32[3,9], expected f32[3,K] with 1 <= K <= 8");
@@ -276,14 +269,7 @@ TEST_CASE("depthwise_conv1d kernel: check() rejects malformed steps in one line"
   rt::RuntimeOpStep ok{"depthwise_conv1d", {desc(F32, {2, 6, 8}), desc(F32, {3, 2, 4})},
                        {desc(F32, {2, 3, 8})}, {3, 0}, {}};
   CHECK_NOTHROW(rt::kernels::check(ok));
-  auto err = [](const rt::RuntimeOpStep& s) {
-    try {
-      rt::kernels::check(s);
-    } catch (const rt::Error& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
+  const auto err = test::check_message;
   rt::RuntimeOpStep s = ok;
   s.results[0] = desc(F32, {2, 3, 9});
   CHECK_EQ(err(s), "runtime op 'depthwise_conv1d': shapes do not fit x [B, C * G, N], w [C, G, "
