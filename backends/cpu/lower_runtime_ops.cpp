@@ -118,7 +118,8 @@ void lower_runtime_op(Lowerer& L, const ir::Node& n) {
   case OpKind::AttentionGrad: {
     const std::string& mask = a.get("mask").str();
     s.iattrs = {mask == "causal" ? 1 : mask == "sliding" ? 2 : 0, a.i64("window"),
-                a.boolean("has_bias") ? 1 : 0, a.boolean("has_keep") ? 1 : 0};
+                a.boolean("has_bias") ? 1 : 0, a.boolean("has_keep") ? 1 : 0,
+                a.boolean("bias_toeplitz") ? 1 : 0};
     if (n.op == OpKind::AttentionGrad)
       s.iattrs.push_back(a.boolean("has_dlse") ? 1 : 0);
     s.fattrs = {a.f64("scale")};

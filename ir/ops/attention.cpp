@@ -7,7 +7,10 @@
 // head h / (Hq / Hkv) (grouped- and multi-query attention without broadcast copies).
 // Queries are the last N of M positions (off = M - N): "causal" allows key j for query i
 // iff j <= i + off, "sliding" iff 0 <= i + off - j < window. `bias` (q's dtype) and `keep`
-// (bool) broadcast NumPy-style to [*B, Hq, N, M]; keep = false masks. With s_ij = scale
+// (bool) broadcast NumPy-style to [*B, Hq, N, M]; keep = false masks. With bias_toeplitz the
+// bias is a table T broadcasting to [*B, Hq, N + M - 1] and bias_ij = T[j - i + N - 1] (a
+// bias of the relative position only: ALiBi, KERPLE, T5 buckets; O(N + M) per head, and
+// dbias sums the diagonals). With s_ij = scale
 // <q_i, k_j> + bias_ij over the allowed keys: o_i = softmax(s_i) v, lse_i = logsumexp(s_i);
 // a row without allowed keys gives o = 0 and lse = -inf.
 // attention_grad recomputes p_ij = exp(s_ij - lse_i) (no stored N x M probabilities):
@@ -35,6 +38,7 @@ struct Geo {
   Mask mask = Mask::None;
   int64_t window = 0;
   double scale = 1;
+  bool toeplitz = false; ///< bias is a relative-position table (bias_toeplitz)
 
   int64_t off() const {
     return m - n;
@@ -56,6 +60,14 @@ struct Geo {
   std::vector<int64_t> score_dims() const {
     std::vector<int64_t> s = batch;
     s.insert(s.end(), {hq, n, m});
+    return s;
+  }
+  /// The shape the bias broadcasts to: the scores, or [*B, Hq, N + M - 1] for a table.
+  std::vector<int64_t> bias_dims() const {
+    if (!toeplitz)
+      return score_dims();
+    std::vector<int64_t> s = batch;
+    s.insert(s.end(), {hq, std::max<int64_t>(0, n + m - 1)});
     return s;
   }
 };
@@ -87,6 +99,7 @@ Geo geo_of(const Shape& q, const Shape& k, const Shape& v, const AttrDict& a) {
   g.mask = parse_mask(a.get("mask").str()).value_or(Mask::None);
   g.window = a.i64("window");
   g.scale = a.f64("scale");
+  g.toeplitz = a.boolean("bias_toeplitz");
   return g;
 }
 
@@ -158,12 +171,18 @@ Expected<Geo> check_inputs(const InferCtx& c, Optionals opt) {
       return make_diag("{} must be {}, got {}", what,
                        boolean ? "bool" : fmt::format("{} (q's dtype)", dtype_name(q.dtype)),
                        t.str());
-    auto b = broadcast_shapes(t.shape, scores);
-    if (t.shape.rank() > scores.rank() || !b || !(*b == scores))
-      return make_diag("{} {} does not broadcast to the scores [*B, Hq, N, M] = {}", what, t.str(),
-                       scores.str());
+    bool table = !boolean && g.toeplitz;
+    Shape want = table ? Shape(g.bias_dims()) : scores;
+    auto b = broadcast_shapes(t.shape, want);
+    if (t.shape.rank() > want.rank() || !b || !(*b == want))
+      return make_diag("{} {} does not broadcast to {} = {}", what, t.str(),
+                       table ? "the relative-position table [*B, Hq, N + M - 1]"
+                             : "the scores [*B, Hq, N, M]",
+                       want.str());
     return std::nullopt;
   };
+  if (g.toeplitz && !opt.bias)
+    return make_diag("bias_toeplitz needs a bias operand (has_bias = true)");
   if (opt.bias)
     if (auto d = check_opt("bias", false))
       return *d;
@@ -255,7 +274,7 @@ struct Layout {
     std::vector<int64_t> full = g.score_dims();
     if (opt.bias) {
       bias = &c.in(i++);
-      bias_st = bcast_strides(bias->shape(), full);
+      bias_st = bcast_strides(bias->shape(), g.bias_dims());
     }
     if (opt.keep) {
       keep = &c.in(i++);
@@ -270,6 +289,21 @@ struct Layout {
                           int64_t j) {
     size_t r = st.size();
     int64_t o = h * st[r - 3] + i * st[r - 2] + j * st[r - 1];
+    for (size_t t = 0; t < bidx.size(); ++t)
+      o += bidx[t] * st[t];
+    return o;
+  }
+  /// Offset of bias element (b, h, i, j) in an operand with broadcast strides st (over
+  /// bias_dims()).
+  int64_t at_bias(const std::vector<int64_t>& st,
+                  const std::vector<int64_t>& bidx,
+                  int64_t h,
+                  int64_t i,
+                  int64_t j) const {
+    if (!g.toeplitz)
+      return at_score(st, bidx, h, i, j);
+    size_t r = st.size();
+    int64_t o = h * st[r - 2] + (j - i + g.n - 1) * st[r - 1];
     for (size_t t = 0; t < bidx.size(); ++t)
       o += bidx[t] * st[t];
     return o;
@@ -291,7 +325,7 @@ struct Layout {
       double dot = 0;
       for (int64_t t = 0; t < g.d; ++t)
         dot += (*q)[qo + t] * (*k)[ko + j * g.d + t];
-      s[at(j)] = g.scale * dot + (bias ? (*bias)[at_score(bias_st, bidx, h, i, j)] : 0.0);
+      s[at(j)] = g.scale * dot + (bias ? (*bias)[at_bias(bias_st, bidx, h, i, j)] : 0.0);
     }
   }
   /// Row offset of key/value j of head h (a query head) in v.
@@ -347,7 +381,7 @@ std::vector<interp::Array> eval_attention_grad(const EvalCtx& c) {
   interp::Array dbias = opt.bias ? interp::Array(c.results[3]) : interp::Array();
   std::vector<int64_t> dbias_st;
   if (opt.bias)
-    dbias_st = bcast_strides(L.bias->shape(), g.score_dims());
+    dbias_st = bcast_strides(L.bias->shape(), g.bias_dims());
   std::vector<double> s(at(g.m));
   for (int64_t b = 0; b < g.nb; ++b) {
     std::vector<int64_t> bidx = interp::unravel(b, g.batch);
@@ -378,7 +412,7 @@ std::vector<interp::Array> eval_attention_grad(const EvalCtx& c) {
             dk[ko + t] += g.scale * ds * (*L.q)[row * g.d + t];
           }
           if (opt.bias)
-            dbias[Layout::at_score(dbias_st, bidx, h, i, j)] += ds;
+            dbias[L.at_bias(dbias_st, bidx, h, i, j)] += ds;
         }
       }
   }
@@ -433,7 +467,8 @@ std::vector<Value*> vjp_attention(VjpCtx& c) {
   const AttrDict& a = c.attrs();
   AttrList attrs{{"scale", a.f64("scale")},   {"mask", a.get("mask")},
                  {"window", a.i64("window")}, {"has_bias", opt.bias},
-                 {"has_keep", opt.keep},      {"has_dlse", c.dy(1) != nullptr}};
+                 {"has_keep", opt.keep},      {"has_dlse", c.dy(1) != nullptr},
+                 {"bias_toeplitz", a.boolean("bias_toeplitz")}};
   std::string name = c.node.scoped_name().empty() ? "" : c.node.scoped_name() + ".grad";
   Node* n = c.b.create(OpKind::AttentionGrad, std::move(ops), attrs, c.node.loc, name);
   for (int i = 0; i < 3; ++i)
@@ -451,7 +486,9 @@ std::vector<AttrSpec> common_attrs() {
                "window)"),
           attr("window", AttrKind::I64, Attr(int64_t{0}), "keys per query for \"sliding\" (>= 1)"),
           attr("has_bias", AttrKind::Bool, Attr(false), "a bias operand follows v"),
-          attr("has_keep", AttrKind::Bool, Attr(false), "a bool keep operand follows (bias)")};
+          attr("has_keep", AttrKind::Bool, Attr(false), "a bool keep operand follows (bias)"),
+          attr("bias_toeplitz", AttrKind::Bool, Attr(false),
+               "bias is a table [*B, Hq, N + M - 1]: bias_ij = T[j - i + N - 1]")};
 }
 
 } // namespace

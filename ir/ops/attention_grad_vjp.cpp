@@ -14,7 +14,9 @@
 //   o' = -rowsum(GX) do,  do' = GX v - rowsum(GX) o + P gv,  dlse' = rowsum(GX),
 //   lse' = -rowsum(GS),  bias' = GS (summed to bias's shape),  with GS = GP P;
 // k' and v' are summed over each group's query heads; a gradient with no contributing
-// cotangent is left absent (zero).
+// cotangent is left absent (zero). A relative-position table (bias_toeplitz) is expanded
+// to the scores by take(T, j - i + N - 1) and its cotangents sum the diagonals back
+// (take's adjoint).
 #include "ir/ops/common.h"
 #include "ir/vjp.h"
 
@@ -93,6 +95,33 @@ struct Builder2 {
     Value* r5 = op(OpKind::Reshape, {x}, {{"shape", dims({hkv, g, rr, cc})}});
     return op(OpKind::Sum, {r5}, {{"axes", std::vector<int64_t>{rank() - 2}}, {"keepdims", false}});
   }
+  /// i64 [N, M]: j - i + N - 1, where a relative-position table is read.
+  Value* toeplitz_index() {
+    Value* qi = op(OpKind::Iota, {}, {{"shape", std::vector<int64_t>{n, m}}, {"axis", int64_t{0}}});
+    Value* kj = op(OpKind::Iota, {}, {{"shape", std::vector<int64_t>{n, m}}, {"axis", int64_t{1}}});
+    return op(OpKind::Add,
+              {op(OpKind::Sub, {kj, qi}), c.scalar(static_cast<double>(n - 1), DType::I64)});
+  }
+  /// A table [.., N + M - 1] as the [.., N, M] bias it stands for.
+  Value* expand_table(Value* table) {
+    return op(OpKind::Take, {table, toeplitz_index()}, {{"axis", int64_t{-1}}});
+  }
+  /// The cotangent of a table from that of the scores: summed to the table's leading
+  /// dims, then each diagonal into its entry (scatter_add, take's adjoint).
+  Value* table_cotangent(Value* gs, const TensorType& table) {
+    std::vector<int64_t> lead = table.shape.to_vector();
+    lead.pop_back();
+    std::vector<int64_t> full = lead, flat = lead, ones(lead.size(), 1);
+    full.insert(full.end(), {n, m});
+    Value* g = c.unbroadcast(gs, TensorType{t, Shape(full)});
+    flat.push_back(n * m);
+    ones.push_back(n * m);
+    g = op(OpKind::Reshape, {g}, {{"shape", flat}});
+    Value* idx = op(OpKind::Reshape, {toeplitz_index()}, {{"shape", ones}});
+    if (!(idx->type.shape == Shape(flat)))
+      idx = op(OpKind::BroadcastTo, {idx}, {{"shape", flat}});
+    return op(OpKind::ScatterAdd, {c.fill(0, table), idx, g}, {{"axis", int64_t{-1}}});
+  }
   /// bool [N, M]: the mask's allowed (query, key) pairs.
   Value* allowed() {
     const std::string& mask = c.attrs().get("mask").str();
@@ -117,7 +146,7 @@ struct Builder2 {
 std::vector<Value*> vjp_attention_grad(VjpCtx& c) {
   const AttrDict& a = c.attrs();
   const bool has_bias = a.boolean("has_bias"), has_keep = a.boolean("has_keep"),
-             has_dlse = a.boolean("has_dlse");
+             has_dlse = a.boolean("has_dlse"), toeplitz = a.boolean("bias_toeplitz");
   const int opt = (has_bias ? 1 : 0) + (has_keep ? 1 : 0), tail = 3 + opt;
   std::vector<Value*> out(static_cast<size_t>(c.node.num_operands()), nullptr);
   bool any_in = false;
@@ -131,7 +160,7 @@ std::vector<Value*> vjp_attention_grad(VjpCtx& c) {
   Builder2 b(c);
   Value *q = c.x(0), *kk = b.to_query_heads(c.x(1)), *vv = b.to_query_heads(c.x(2));
   Value *o = c.x(tail), *lse = c.x(tail + 1), *dout = c.x(tail + 2);
-  Value* bias = has_bias ? c.x(3) : nullptr;
+  Value* bias = has_bias ? (toeplitz ? b.expand_table(c.x(3)) : c.x(3)) : nullptr;
   const TensorType st{b.t, Shape(b.dims({b.hq, b.n, b.m}))};
   // Forward recomputation: S, ok (allowed and live), P, X, dS.
   Value* s = b.scaled(b.mm(q, b.tr(kk)));
@@ -159,6 +188,8 @@ std::vector<Value*> vjp_attention_grad(VjpCtx& c) {
   Value *gq = c.dy(0), *gk = c.dy(1) ? b.to_query_heads(c.dy(1)) : nullptr,
         *gv = c.dy(2) ? b.to_query_heads(c.dy(2)) : nullptr;
   Value* gb = has_bias ? c.dy(3) : nullptr;
+  if (gb && toeplitz)
+    gb = b.expand_table(gb);
   Value* g = nullptr; // cotangent of dS
   if (gq)
     g = b.add(g, b.scaled(b.mm(gq, b.tr(kk))));
@@ -194,7 +225,8 @@ std::vector<Value*> vjp_attention_grad(VjpCtx& c) {
   if (c.needs(2))
     out[2] = gx ? b.to_kv_heads(b.mm(b.tr(gx), dout)) : nullptr;
   if (has_bias && c.needs(3))
-    out[3] = gs ? c.unbroadcast(gs, bias->type) : nullptr;
+    out[3] = !gs ? nullptr : toeplitz ? b.table_cotangent(gs, c.x(3)->type)
+                                      : c.unbroadcast(gs, bias->type);
   if (c.needs(tail)) // o
     out[at(tail)] = gx ? b.op(OpKind::Neg, {b.mul(gx_sum, dout)}) : nullptr;
   if (c.needs(tail + 1)) { // lse

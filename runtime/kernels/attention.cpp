@@ -99,13 +99,14 @@ AttnGeo attn_geo(const RuntimeOpStep& s) {
   g.window = s.iattrs[1];
   g.has_bias = s.iattrs[2] != 0;
   g.has_keep = s.iattrs[3] != 0;
-  g.has_dlse = s.iattrs.size() > 4 && s.iattrs[4] != 0;
+  g.bias_toeplitz = s.iattrs[4] != 0;
+  g.has_dlse = s.iattrs.size() > 5 && s.iattrs[5] != 0;
   g.scale = s.fattrs[0];
   return g;
 }
 
 void check_attention(const RuntimeOpStep& s, bool grad) {
-  size_t nia = grad ? 5 : 4;
+  size_t nia = grad ? 6 : 5;
   if (s.iattrs.size() != nia || s.fattrs.size() != 1)
     bad(s, fmt::format("expected {} iattrs and 1 fattr, got {} and {}", nia, s.iattrs.size(),
                        s.fattrs.size()));
@@ -120,7 +121,9 @@ void check_attention(const RuntimeOpStep& s, bool grad) {
   if (!std::isfinite(s.fattrs[0]))
     bad(s, fmt::format("scale must be finite, got {}", s.fattrs[0]));
   size_t nopt = static_cast<size_t>(s.iattrs[2] + s.iattrs[3]);
-  size_t nops = 3 + nopt + (grad ? 3 + static_cast<size_t>(s.iattrs[4]) : 0);
+  size_t nops = 3 + nopt + (grad ? 3 + static_cast<size_t>(s.iattrs[5]) : 0);
+  if (s.iattrs[4] != 0 && s.iattrs[2] == 0)
+    bad(s, "a relative-position bias table (iattr 4) needs a bias (iattr 2)");
   size_t nres = grad ? 3 + static_cast<size_t>(s.iattrs[2]) : 2;
   if (s.operands.size() != nops || s.results.size() != nres)
     bad(s, fmt::format("expected {} operands and {} results, got {} and {}", nops, nres,
@@ -150,7 +153,10 @@ void check_attention(const RuntimeOpStep& s, bool grad) {
   std::vector<int64_t> scores = with(g.batch, {g.hq, g.n, g.m});
   size_t i = 3;
   if (g.has_bias)
-    expect_broadcast(s, s.operands[i++], q.dtype, scores, "bias");
+    expect_broadcast(s, s.operands[i++], q.dtype,
+                     g.bias_toeplitz ? with(g.batch, {g.hq, std::max<int64_t>(0, g.n + g.m - 1)})
+                                     : scores,
+                     "bias");
   if (g.has_keep)
     expect_broadcast(s, s.operands[i++], DType::Bool, scores, "keep");
   std::vector<int64_t> od = with(g.batch, {g.hq, g.n, g.dv}), ld = with(g.batch, {g.hq, g.n});
@@ -192,7 +198,7 @@ template <class T> void forward(const OpArgs& a, const AttnGeo& g) {
   const uint8_t* keep = nullptr;
   HeadView bv, kpv;
   if (g.has_bias) {
-    bv = HeadView::scores(s.operands[oi], g);
+    bv = HeadView::scores(s.operands[oi], g, g.bias_toeplitz);
     bias = static_cast<const T*>(a.in[oi++]);
   }
   if (g.has_keep) {

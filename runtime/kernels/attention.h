@@ -35,6 +35,7 @@ struct AttnGeo {
   int64_t window = 0;
   double scale = 1;
   bool has_bias = false, has_keep = false, has_dlse = false;
+  bool bias_toeplitz = false; ///< bias is a table [*B, Hq, N + M - 1]: T[j - i + N - 1]
 
   int64_t off() const {
     return m - n;

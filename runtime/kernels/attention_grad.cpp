@@ -44,8 +44,8 @@ template <class T> struct GradArgs {
     v = static_cast<const T*>(a.in[2]);
     size_t i = 3;
     if (g.has_bias) {
-      bv = attn::HeadView::scores(s.operands[i], g);
-      dbv = attn::HeadView::scores_dense(s.operands[i], g);
+      bv = attn::HeadView::scores(s.operands[i], g, g.bias_toeplitz);
+      dbv = attn::HeadView::scores_dense(s.operands[i], g, g.bias_toeplitz);
       bias = static_cast<const T*>(a.in[i++]);
     }
     if (g.has_keep) {

@@ -36,34 +36,38 @@ HeadView HeadView::of(const StridedDesc& d) {
 namespace {
 
 /// A view over [*B, Hq, N, M] of an operand of dims `dims` and element strides `st`
-/// (right-aligned; missing and extent-1 dims broadcast).
-HeadView
-broadcast_view(const std::vector<int64_t>& dims, const std::vector<int64_t>& st, const AttnGeo& g) {
-  size_t full = g.batch.size() + 3, lead = full - dims.size();
+/// (right-aligned; missing and extent-1 dims broadcast). A table is right-aligned to
+/// [*B, Hq, N + M - 1] instead and read along diagonals.
+HeadView broadcast_view(const std::vector<int64_t>& dims,
+                        const std::vector<int64_t>& st,
+                        const AttnGeo& g,
+                        bool table) {
+  size_t full = g.batch.size() + (table ? 2 : 3), lead = full - dims.size();
   std::vector<int64_t> s(full, 0);
   for (size_t i = 0; i < dims.size(); ++i)
     if (dims[i] != 1)
       s[lead + i] = st[i];
   HeadView v;
   v.bdims = g.batch;
-  v.bstr.assign(s.begin(), s.end() - 3);
-  v.hs = s[full - 3];
-  v.rs = s[full - 2];
+  v.bstr.assign(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(g.batch.size()));
+  v.hs = s[g.batch.size()];
   v.cs = s[full - 1];
+  v.rs = table ? -v.cs : s[full - 2];
+  v.origin = table ? (g.n - 1) * v.cs : 0;
   return v;
 }
 
 } // namespace
 
-HeadView HeadView::scores(const StridedDesc& d, const AttnGeo& g) {
-  return broadcast_view(d.dims, d.strides, g);
+HeadView HeadView::scores(const StridedDesc& d, const AttnGeo& g, bool table) {
+  return broadcast_view(d.dims, d.strides, g, table);
 }
 
-HeadView HeadView::scores_dense(const StridedDesc& d, const AttnGeo& g) {
+HeadView HeadView::scores_dense(const StridedDesc& d, const AttnGeo& g, bool table) {
   std::vector<int64_t> st(d.dims.size(), 1);
   for (size_t i = d.dims.size(); i-- > 1;)
     st[i - 1] = st[i] * d.dims[i];
-  return broadcast_view(d.dims, st, g);
+  return broadcast_view(d.dims, st, g, table);
 }
 
 void gemm(char ta,

@@ -14,19 +14,21 @@ namespace tevo::rt::kernels::attn {
 /// A [*B, H, R, C] operand addressed per (flat batch index, head): element strides.
 struct HeadView {
   std::vector<int64_t> bdims, bstr; ///< batch dims and their strides
-  int64_t hs = 0, rs = 0, cs = 0;   ///< head, row and column strides
+  int64_t hs = 0, rs = 0, cs = 0;   ///< head, row and column strides (rs < 0: a table)
+  int64_t origin = 0;               ///< offset of (0, 0) within a head
 
   /// The view of an operand whose dims are [*B, H, R, C].
   static HeadView of(const StridedDesc& d);
   /// A bias / keep operand seen broadcast to the scores [*B, Hq, N, M] (stride 0 where
-  /// broadcast).
-  static HeadView scores(const StridedDesc& d, const AttnGeo& g);
+  /// broadcast). A relative-position table (`table`: [*B, Hq, N + M - 1]) reads element
+  /// (i, j) at j - i + N - 1: row stride -cs, origin (N - 1) cs.
+  static HeadView scores(const StridedDesc& d, const AttnGeo& g, bool table = false);
   /// The same broadcast over dense strides of d's own dims (the dbias result).
-  static HeadView scores_dense(const StridedDesc& d, const AttnGeo& g);
+  static HeadView scores_dense(const StridedDesc& d, const AttnGeo& g, bool table = false);
 
   /// Element offset of (b, h, 0, 0).
   int64_t base(int64_t b, int64_t h) const {
-    int64_t o = h * hs;
+    int64_t o = h * hs + origin;
     for (size_t t = bdims.size(); t-- > 0;) {
       o += (b % bdims[t]) * bstr[t];
       b /= bdims[t];

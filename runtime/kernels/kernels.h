@@ -35,12 +35,15 @@
 //   attention       operands (q, k, v [, bias] [, keep])  results (o, lse)   dtypes f32 f64
 //                   q [*B,Hq,N,d], k [*B,Hkv,M,d], v [*B,Hkv,M,dv] (Hq % Hkv = 0: query
 //                   head h reads kv head h / (Hq/Hkv)); bias (q's dtype) and keep (bool)
-//                   broadcast to [*B,Hq,N,M]; o [*B,Hq,N,dv], lse [*B,Hq,N]
+//                   broadcast to [*B,Hq,N,M] (with bias_toeplitz the bias is a table
+//                   broadcasting to [*B,Hq,N+M-1], bias_ij = T[j-i+N-1]);
+//                   o [*B,Hq,N,dv], lse [*B,Hq,N]
 //                   iattrs {mask 0=none|1=causal|2=sliding, window, has_bias 0|1,
-//                   has_keep 0|1}   fattrs {scale}
+//                   has_keep 0|1, bias_toeplitz 0|1}   fattrs {scale}
 //   attention_grad  operands (q, k, v [, bias] [, keep], o, lse, do [, dlse])
 //                   results (dq, dk, dv [, dbias: bias's dims])              dtypes f32 f64
-//                   iattrs {mask, window, has_bias, has_keep, has_dlse 0|1}   fattrs {scale}
+//                   iattrs {mask, window, has_bias, has_keep, bias_toeplitz, has_dlse 0|1}
+//                   fattrs {scale}
 //                   (ir/ops/attention.cpp defines both; runtime/kernels/attention.h says
 //                   how they are tiled; a row without allowed keys gives o = 0, lse = -inf;
 //                   f32 accumulates in f32, as PyTorch does)

@@ -72,6 +72,10 @@ TEST_CASE("attention: the verifier rejects bad shapes, dtypes, counts and attrs 
       {{q, k, v, tt(F32, {5, 6})}, {{"scale", 1.0}, {"has_bias", true}}, "does not broadcast"},
       {{q, k, v, tt(F64, {5, 7})}, {{"scale", 1.0}, {"has_bias", true}}, "bias must be f32"},
       {{q, k, v, tt(F32, {5, 7})}, {{"scale", 1.0}, {"has_keep", true}}, "keep must be bool"},
+      {{q, k, v, tt(F32, {4, 12})}, // a table has N + M - 1 = 11 entries
+       {{"scale", 1.0}, {"has_bias", true}, {"bias_toeplitz", true}},
+       "relative-position table [*B, Hq, N + M - 1] = [2,4,11]"},
+      {{q, k, v}, {{"scale", 1.0}, {"bias_toeplitz", true}}, "needs a bias operand"},
       {{q, k, v, tt(DType::Bool, {1, 2, 4, 5, 7})},
        {{"scale", 1.0}, {"has_keep", true}},
        "does not broadcast"},
@@ -162,6 +166,18 @@ func @second_order_keep_mqa(%q: f64[1,2,4,3], %k: f64[1,1,5,3], %v: f64[1,1,5,2]
   %dq, %dk, %dv = attention_grad %q, %k, %v, %keep, %o, %l, %do, %dl {scale = 0.6, mask = "sliding", window = 3, has_keep = true, has_dlse = true} : f64[1,2,4,3], f64[1,1,5,3], f64[1,1,5,2]
   return %dq, %dk, %dv
 }
+func @table_gqa_causal(%q: f64[1,4,3,2], %k: f64[1,2,5,2], %v: f64[1,2,5,2], %t: f64[4,7]) -> (f64[1,4,3,2], f64[1,4,3]) {
+  %o, %l = attention %q, %k, %v, %t {scale = 0.6, mask = "causal", has_bias = true, bias_toeplitz = true} : f64[1,4,3,2], f64[1,4,3]
+  return %o, %l
+}
+func @table_broadcast_heads(%q: f64[2,5,2], %k: f64[2,4,2], %v: f64[2,4,3], %t: f64[8]) -> (f64[2,5,3], f64[2,5]) {
+  %o, %l = attention %q, %k, %v, %t {scale = 0.9, has_bias = true, bias_toeplitz = true} : f64[2,5,3], f64[2,5]
+  return %o, %l
+}
+func @second_order_table(%q: f64[1,2,3,2], %k: f64[1,2,4,2], %v: f64[1,2,4,2], %t: f64[2,6], %o: f64[1,2,3,2], %l: f64[1,2,3], %do: f64[1,2,3,2]) -> (f64[1,2,3,2], f64[1,2,4,2], f64[1,2,4,2], f64[2,6]) {
+  %dq, %dk, %dv, %dt = attention_grad %q, %k, %v, %t, %o, %l, %do {scale = 0.7, mask = "causal", has_bias = true, bias_toeplitz = true} : f64[1,2,3,2], f64[1,2,4,2], f64[1,2,4,2], f64[2,6]
+  return %dq, %dk, %dv, %dt
+}
 func @o_through_ops(%q: f64[1,2,3,2], %k: f64[1,2,3,2], %v: f64[1,2,3,2]) -> f64[1,2,3,2] {
   %o, %l = attention %q, %k, %v {scale = 0.8} : f64[1,2,3,2], f64[1,2,3]
   %t = tanh %o : f64[1,2,3,2]
@@ -179,6 +195,33 @@ func @o_through_ops(%q: f64[1,2,3,2], %k: f64[1,2,3,2], %v: f64[1,2,3,2]) -> f64
     CHECK_MESSAGE(r.ok, r.report);
     CHECK(r.checked > 0);
   }
+}
+
+TEST_CASE("attention: a relative-position table equals the bias it expands to (take by j - i + N - 1)") {
+  // The oracle for bias_toeplitz: the same call with the [.., N, M] bias built by take.
+  const char* text = R"(
+func @table(%q: f64[2,3,4,3], %k: f64[2,3,6,3], %v: f64[2,3,6,2], %t: f64[3,9]) -> (f64[2,3,4,2], f64[2,3,4]) {
+  %o, %l = attention %q, %k, %v, %t {scale = 0.5, mask = "causal", has_bias = true, bias_toeplitz = true} : f64[2,3,4,2], f64[2,3,4]
+  return %o, %l
+}
+func @expanded(%q: f64[2,3,4,3], %k: f64[2,3,6,3], %v: f64[2,3,6,2], %t: f64[3,9]) -> (f64[2,3,4,2], f64[2,3,4]) {
+  %i = iota {shape = [4,6], axis = 0} : i64[4,6]
+  %j = iota {shape = [4,6], axis = 1} : i64[4,6]
+  %d = sub %j, %i : i64[4,6]
+  %c = full {shape = [], value = 3.0, dtype = i64} : i64[]
+  %x = add %d, %c : i64[4,6]
+  %b = take %t, %x {axis = -1} : f64[3,4,6]
+  %o, %l = attention %q, %k, %v, %b {scale = 0.5, mask = "causal", has_bias = true} : f64[2,3,4,2], f64[2,3,4]
+  return %o, %l
+}
+)";
+  Module m = parse_module(text, "table.tir");
+  auto ins = random_inputs(*m.funcs[0], 11);
+  auto a = interp::run(*m.funcs[0], ins), b = interp::run(*m.funcs[1], ins);
+  REQUIRE_EQ(a.size(), b.size());
+  for (size_t r = 0; r < a.size(); ++r)
+    for (int64_t e = 0; e < a[r].numel(); ++e)
+      CHECK(std::fabs(a[r][e] - b[r][e]) <= 1e-12 * (1 + std::fabs(b[r][e])));
 }
 
 TEST_CASE("attention: the VJP emits one attention_grad with has_dlse only when lse is used") {

@@ -29,6 +29,7 @@ struct Shape4 {
   std::string mask = "none";
   int64_t window = 0;
   std::vector<int64_t> bias; ///< empty: no bias
+  bool toeplitz = false;     ///< bias is a relative-position table [.., N + M - 1]
   std::vector<int64_t> keep; ///< empty: no keep
   bool grad = false, dlse = false;
   bool k_transposed = false; ///< k arrives as [*B, M, Hkv, d] and is transposed (a view)
@@ -36,6 +37,12 @@ struct Shape4 {
   Shape4 with_bias(std::vector<int64_t> b) const {
     Shape4 s = *this;
     s.bias = std::move(b);
+    return s;
+  }
+  /// A relative-position table broadcasting to [*B, Hq, N + M - 1].
+  Shape4 with_table(std::vector<int64_t> b) const {
+    Shape4 s = with_bias(std::move(b));
+    s.toeplitz = true;
     return s;
   }
   Shape4 with_keep(std::vector<int64_t> k) const {
@@ -93,7 +100,7 @@ std::string graph_text(const Shape4& s, const char* t) {
   if (!s.bias.empty()) {
     args += fmt::format(", %bias: {}[{}]", t, fmt::join(s.bias, ","));
     ops += ", %bias";
-    attrs += ", has_bias = true";
+    attrs += s.toeplitz ? ", has_bias = true, bias_toeplitz = true" : ", has_bias = true";
   }
   if (!s.keep.empty()) {
     args += fmt::format(", %keep: bool[{}]", fmt::join(s.keep, ","));
@@ -229,6 +236,26 @@ TEST_CASE("attention kernel: bias and keep broadcasts, GQA/MQA, strided k, with 
   }
 }
 
+TEST_CASE("attention kernel: relative-position bias tables (ALiBi / KERPLE form), with gradients") {
+  // Tables are read along diagonals (row stride -1): broadcast heads and batches, GQA,
+  // sliding windows, N > M and N < M, tile boundaries of both kernels.
+  const int64_t bq = rt::kernels::kAttnBlockQ, bk = rt::kernels::kAttnBlockK;
+  std::vector<Shape4> shapes = {
+      sh({2}, 4, 2, 33, 65, 8, 4, "causal").with_table({4, 33 + 65 - 1}),
+      sh({2}, 3, 1, 9, 140, 8, 8).with_table({2, 1, 9 + 140 - 1}).with_keep({9, 140}),
+      sh({1}, 2, 2, 70, 70, 4, 4, "sliding", 20).with_table({139}),
+      sh({}, 2, 1, bk + 5, bq - 3, 8, 8, "causal").with_table({2, bk + bq + 1}),
+      sh({}, 1, 1, bq + 1, 2 * bk + 1, 8, 8, "none").with_table({1, 1}),
+      sh({}, 1, 1, rt::kernels::kAttnFwdLongN, rt::kernels::kAttnFwdBlockK + 3, 4, 4, "causal")
+          .with_table({rt::kernels::kAttnFwdLongN + rt::kernels::kAttnFwdBlockK + 2}),
+  };
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    INFO("shape " << i);
+    check_against_interpreter(shapes[i], 500 + i);
+    check_against_interpreter(shapes[i].with_grad(i % 2 == 0), 600 + i);
+  }
+}
+
 TEST_CASE("attention kernel: large scores (|s| ~ 1e3) stay finite and accurate") {
   Shape4 s = sh({1}, 2, 1, 100, 300, 16, 16, "causal").with_grad(true);
   for (const char* t : {"f32", "f64"}) {
@@ -333,7 +360,7 @@ rt::RuntimeOpStep step(bool grad, int64_t n, int64_t m) {
   const auto desc = test::dense_desc;
   rt::RuntimeOpStep s;
   s.op = grad ? "attention_grad" : "attention";
-  s.iattrs = {1, 0, 0, 0};
+  s.iattrs = {1, 0, 0, 0, 0};
   s.fattrs = {0.125};
   s.operands = {desc(DType::F32, {1, 8, n, 64}), desc(DType::F32, {1, 8, m, 64}),
                 desc(DType::F32, {1, 8, m, 64})};
@@ -386,11 +413,18 @@ TEST_CASE("attention kernel: check() rejects inconsistent steps with one-line er
   s.iattrs[0] = 3;
   expect_error(s, "mask must be");
   s = step(false, 16, 16);
-  s.iattrs = {2, 0, 0, 0};
+  s.iattrs = {2, 0, 0, 0, 0};
   expect_error(s, "window");
   s = step(false, 16, 16);
   s.iattrs[2] = 1; // a bias announced but absent
   expect_error(s, "expected 4 operands");
+  s = step(false, 16, 16);
+  s.iattrs[4] = 1; // a table without a bias
+  expect_error(s, "needs a bias");
+  s = step(false, 16, 16);
+  s.iattrs[2] = s.iattrs[4] = 1;
+  s.operands.push_back(test::dense_desc(DType::F32, {8, 16, 16})); // scores, not a table
+  expect_error(s, "bias");
   s = step(false, 16, 16);
   s.operands[1].dims[3] = 32;
   s.operands[1].strides = {8 * 16 * 32, 16 * 32, 32, 1};

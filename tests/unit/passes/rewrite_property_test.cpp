@@ -39,6 +39,7 @@ const RegisteredRewrite kRewrites[] = {
     {"long-conv,dce", "tests/lit/passes/long_conv.tir", 3},
     {"split-k,dce", "tests/lit/passes/split_k.tir", 2},
     {"decay-scan,dce", "tests/lit/passes/decay_scan.tir", 13},
+    {"toeplitz-bias,dce", "tests/lit/passes/toeplitz_bias.tir", 4},
 };
 
 std::string read_file(const std::string& path) {
