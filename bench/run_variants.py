@@ -27,7 +27,12 @@ FAMILIES = {
                      title="Long convolution (causal, depthwise, B=1, D=64, kernel length N)"),
     "ssm": dict(width=[16], n=[1024, 2048, 4096, 8192, 16384, 65536], prefix="d",
                 title="Diagonal SSM / decay recurrence (S5-style masked decay matrix, B=1, P=16)"),
+    "alibi": dict(width=[8], n=[1024, 2048, 4096, 8192, 16384], prefix="h",
+                  title="Causal softmax attention with ALiBi (B=1, H=8, d=64)"),
 }
+
+# Fused attention without toeplitz-bias: the ALiBi bias stays an [H, N, N] operand.
+FUSED_BIAS_PIPELINE = "canonicalize,cse,fuse-attention,canonicalize,cse,dce"
 
 # family -> columns: (key, label, runner, form). Runners: jit (default pipeline), jit-off
 # (NO_REWRITES_PIPELINE), torch (the --python), torch-sdpa (a torch >= 2 when one is found).
@@ -49,12 +54,17 @@ COLUMNS = {
             ("off", "tevo naive, rewrites off", "jit-off", "naive"),
             ("scan", "tevo hand scan", "jit", "scan"),
             ("t_naive", "torch naive", "torch", "naive")],
+    "alibi": [("naive", "tevo naive", "jit", "naive"),
+              ("off", "tevo rewrites off", "jit-off", "naive"),
+              ("bias", "tevo fused, [H,N,N] bias", "jit-bias", "naive"),
+              ("t_naive", "torch naive", "torch", "naive"),
+              ("t_sdpa", "torch sdpa + mask", "torch-sdpa", "sdpa")],
 }
 
 # Short column names for the memory cell.
 SHORT = dict(naive="naive", off="off", right="right", t_left="t.left", t_right="t.right",
              t_naive="t.naive", t_sdpa="t.sdpa", direct="direct", fft="fft",
-             t_direct="t.conv", t_fft="t.fft", scan="scan")
+             t_direct="t.conv", t_fft="t.fft", scan="scan", bias="bias")
 
 DOC_BEGIN, DOC_END = "<!-- bench-variants:begin -->", "<!-- bench-variants:end -->"
 DOC_TITLE = """## Attention variants (issue 5)
@@ -121,6 +131,10 @@ def form_label(family, r):
         return "left" if r["nxn_matmuls"] > 0 or r["nxn_buffers"] > 0 else "right"
     if family == "causal":
         return "materialised" if r["nxn_buffers"] > 0 else "fused"
+    if family == "alibi":
+        if "attention" not in r.get("runtime_op_names", ""):
+            return "materialised"
+        return "fused, N x N bias" if r["nxn_buffers"] > 0 else "fused, table"
     if family == "ssm":
         return "matrix" if r["nxn_matmuls"] > 0 or r["nxn_buffers"] > 0 else "scan"
     ops = r.get("runtime_op_names", "")
@@ -141,8 +155,9 @@ class VariantRunner:
 
     def measure(self, runner, case, threads):
         timeout = self.a.variant_limit + 120  # compile, process start, torch import
-        if runner in ("jit", "jit-off"):
-            extra = [f"--pipeline={NO_REWRITES_PIPELINE}"] if runner == "jit-off" else []
+        if runner in ("jit", "jit-off", "jit-bias"):
+            extra = {"jit": [], "jit-off": [f"--pipeline={NO_REWRITES_PIPELINE}"],
+                     "jit-bias": [f"--pipeline={FUSED_BIAS_PIPELINE}"]}[runner]
             cmd = [self.run.bench, "--system=jit", f"--case={case}", f"--threads={threads}"]
             r = self.run.run_json(cmd + self.timing + extra, env=self.run.tevo_env,
                                   timeout=timeout)
@@ -332,7 +347,7 @@ def table(rows, tgts, results, args):
         if not fr:
             continue
         cols = COLUMNS[family]
-        head = ["H" if family in ("linattn", "causal") else "W", "N", "thr"] + \
+        head = ["H" if family in ("linattn", "causal", "alibi") else "W", "N", "thr"] + \
             [lab for _, lab, _, _ in cols]
         if family == "linattn":
             head += ["form (naive / off)", "naive / right", "left / naive", "torch left / right"]
@@ -340,6 +355,8 @@ def table(rows, tgts, results, args):
             head += ["form (naive / off)", "off / naive", "naive / torch sdpa"]
         elif family == "ssm":
             head += ["form (naive / off)", "off / naive", "naive / scan", "torch naive / naive"]
+        elif family == "alibi":
+            head += ["form (naive / off)", "off / naive", "bias / naive", "naive / torch sdpa"]
         else:
             head += ["form (naive / off)", "off / naive", "naive / torch.fft"]
         head += ["MiB: " + " / ".join(SHORT[k] for k, _, _, _ in cols)]
@@ -359,6 +376,10 @@ def table(rows, tgts, results, args):
                 line += [forms, fmt_x(ratio(c["off"], c["naive"])),
                          fmt_x(ratio(c["naive"], c["scan"])),
                          fmt_x(ratio(c["t_naive"], c["naive"]))]
+            elif family == "alibi":
+                line += [forms, fmt_x(ratio(c["off"], c["naive"])),
+                         fmt_x(ratio(c["bias"], c["naive"])),
+                         fmt_x(ratio(c["naive"], c["t_sdpa"]))]
             else:
                 line += [forms, fmt_x(ratio(c["off"], c["naive"])),
                          fmt_x(ratio(c["naive"], c["t_fft"]))]

@@ -100,10 +100,10 @@ def block_flops(B, T, C):
 def parse_variant(name):
     """(family, form, width, n) of a variant case name (bench/variants.h), else None."""
     parts = name.split("-")
-    if len(parts) != 4 or parts[0] not in ("linattn", "causal", "longconv", "ssm"):
+    if len(parts) != 4 or parts[0] not in ("linattn", "causal", "longconv", "ssm", "alibi"):
         return None
     family, form, w, n = parts
-    forms = dict(linattn=("naive", "right"), causal=("naive", "sdpa"),
+    forms = dict(linattn=("naive", "right"), causal=("naive", "sdpa"), alibi=("naive", "sdpa"),
                  longconv=("direct", "fft"), ssm=("naive",))[family]
     prefix = "d" if family in ("longconv", "ssm") else "h"
     if form not in forms or not w.startswith(prefix) or not n.startswith("n") \
@@ -144,6 +144,27 @@ def make_variant(family, form, w, n, gen):
 
         def naive():
             s = (q @ k.transpose(-2, -1)) * scale
+            s = s.masked_fill(~keep, float("-inf"))
+            return torch.softmax(s, dim=-1) @ v
+        return naive, info
+    if family == "alibi":  # ALiBi: bias -slope_h (i - j), causal (nn's slopes 2^(-8 (h+1) / H))
+        q, k, v = (uniform(1, w, n, 64, gen=gen) for _ in range(3))
+        info = dict(shape=f"B1 H{w} N{n} d=64 ALiBi")
+        slopes = torch.tensor([2.0 ** (-8.0 * (h + 1) / w) for h in range(w)]).reshape(w, 1, 1)
+        i = torch.arange(n, dtype=torch.float32).reshape(n, 1)
+        j = torch.arange(n, dtype=torch.float32).reshape(1, n)
+        keep = j <= i
+        scale = 1.0 / math.sqrt(64)
+        if form == "sdpa":
+            if not hasattr(F, "scaled_dot_product_attention"):
+                raise RuntimeError(f"unavailable: torch {torch.__version__} has no "
+                                   "scaled_dot_product_attention (torch >= 2 needed)")
+            # The strongest baseline: the [H, N, N] float mask built once, outside the timing.
+            mask = (-slopes * (i - j)).masked_fill(~keep, float("-inf"))
+            return (lambda: F.scaled_dot_product_attention(q, k, v, attn_mask=mask)), info
+
+        def naive():
+            s = (q @ k.transpose(-2, -1)) * scale - slopes * (i - j)
             s = s.masked_fill(~keep, float("-inf"))
             return torch.softmax(s, dim=-1) @ v
         return naive, info

@@ -24,6 +24,8 @@ bool known_form(const std::string& family, const std::string& form) {
     return form == "direct" || form == "fft";
   if (family == "ssm")
     return form == "naive" || form == "scan";
+  if (family == "alibi")
+    return form == "naive" || form == "sdpa";
   return false;
 }
 
@@ -74,6 +76,20 @@ std::unique_ptr<ir::Graph> causal_attention(const VariantSpec& s, const std::str
   Tensor q = t.input("q", shape), k = t.input("k", shape), v = t.input("v", shape);
   nn::SdpaOptions o;
   o.causal = true;
+  t.output(nn::scaled_dot_product_attention(q, k, v, o));
+  return t.finish();
+}
+
+/// Causal softmax attention with ALiBi (Press et al. 2022) through
+/// nn::scaled_dot_product_attention: the bias -slope_h (i - j) written over the [N, N] grid
+/// (B=1, d=64).
+std::unique_ptr<ir::Graph> alibi_attention(const VariantSpec& s, const std::string& name) {
+  Trace t(name);
+  const std::vector<int64_t> shape{1, s.width, s.n, kHeadDim};
+  Tensor q = t.input("q", shape), k = t.input("k", shape), v = t.input("v", shape);
+  nn::SdpaOptions o;
+  o.causal = true;
+  o.alibi = true;
   t.output(nn::scaled_dot_product_attention(q, k, v, o));
   return t.finish();
 }
@@ -136,7 +152,7 @@ std::optional<VariantSpec> parse_variant(const std::string& name) {
       start = i + 1;
     }
   if (parts.size() != 4 || (parts[0] != "linattn" && parts[0] != "causal" &&
-                            parts[0] != "longconv" && parts[0] != "ssm"))
+                            parts[0] != "longconv" && parts[0] != "ssm" && parts[0] != "alibi"))
     return std::nullopt;
   bool channels = parts[0] == "longconv" || parts[0] == "ssm";
   VariantSpec s{parts[0], parts[1], number_after(parts[2], channels ? 'd' : 'h'),
@@ -153,12 +169,13 @@ Case make_variant_case(const VariantSpec& spec, const std::string& name) {
   if (spec.family == "linattn") {
     c.graph = linear_attention(spec, name);
     c.shape = "B1 H" + std::to_string(spec.width) + " N" + std::to_string(spec.n) + " d=m=64";
-  } else if (spec.family == "causal") {
+  } else if (spec.family == "causal" || spec.family == "alibi") {
     if (spec.form == "sdpa")
-      throw std::runtime_error("'" + name + "' is PyTorch's fused kernel: tevo's causal "
-                               "attention case is causal-naive-...");
-    c.graph = causal_attention(spec, name);
-    c.shape = "B1 H" + std::to_string(spec.width) + " N" + std::to_string(spec.n) + " d=64";
+      throw std::runtime_error("'" + name + "' is PyTorch's fused kernel: tevo's case is " +
+                               spec.family + "-naive-...");
+    c.graph = spec.family == "causal" ? causal_attention(spec, name) : alibi_attention(spec, name);
+    c.shape = "B1 H" + std::to_string(spec.width) + " N" + std::to_string(spec.n) + " d=64" +
+              (spec.family == "alibi" ? " ALiBi" : "");
   } else if (spec.family == "ssm") {
     c.graph = diagonal_ssm(spec, name);
     c.shape = "B1 P" + std::to_string(spec.width) + " N" + std::to_string(spec.n) +
@@ -174,8 +191,8 @@ Case make_variant_case(const VariantSpec& spec, const std::string& name) {
 
 std::string variant_usage() {
   return "variant cases: linattn-{naive,right}-h<H>-n<N>, causal-naive-h<H>-n<N>, "
-         "longconv-{direct,fft}-d<D>-n<N>, ssm-{naive,scan}-d<P>-n<N> (causal-sdpa-h<H>-n<N>: "
-         "PyTorch only)";
+         "longconv-{direct,fft}-d<D>-n<N>, ssm-{naive,scan}-d<P>-n<N>, alibi-naive-h<H>-n<N> "
+         "({causal,alibi}-sdpa-h<H>-n<N>: PyTorch only)";
 }
 
 } // namespace tevo::bench

@@ -9,6 +9,9 @@
 //                         the right product written by hand
 //   causal-naive-hH-nN    nn::scaled_dot_product_attention(causal) (B=1, H heads, d=64)
 //   causal-sdpa-hH-nN     PyTorch's fused scaled_dot_product_attention (torch side only)
+//   alibi-naive-hH-nN     the same with ALiBi (o.alibi: the bias -slope_h (i - j) over N x N)
+//   alibi-sdpa-hH-nN      PyTorch's scaled_dot_product_attention with the ALiBi bias and the
+//                         causal mask as a precomputed float attn_mask (torch side only)
 //   longconv-direct-dD-nN causal depthwise long convolution y = h * x over N steps, kernel
 //                         length N (D channels): conv1d(groups=D, left padding N-1)
 //   longconv-fft-dD-nN    the same through rfft / irfft with zero padding to 2N
@@ -27,7 +30,7 @@ namespace tevo::bench {
 
 /// A parsed variant case name.
 struct VariantSpec {
-  std::string family; ///< linattn | causal | longconv
+  std::string family; ///< linattn | causal | alibi | longconv | ssm
   std::string form;   ///< naive | right | sdpa | direct | fft
   int64_t width = 0;  ///< heads (linattn, causal) or channels (longconv)
   int64_t n = 0;      ///< sequence length N

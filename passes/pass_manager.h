@@ -26,8 +26,8 @@ namespace tevo::passes {
 /// transformer variants, then dead-code removal. Every backend runs it before its own
 /// passes; "canonicalize,cse,dce" is the same without rewrites.
 inline constexpr std::string_view kDefaultPipeline =
-    "canonicalize,cse,fuse-attention,toeplitz-bias,reassociate-matmul,long-conv,decay-scan,"
-    "canonicalize,cse,dce";
+    "canonicalize,cse,fuse-attention,toeplitz-bias,dft-matmul,reassociate-matmul,long-conv,"
+    "decay-scan,canonicalize,cse,dce";
 
 /// How a pipeline runs and what it shows.
 struct PipelineOptions {

@@ -11,8 +11,10 @@
 //   free     when its two grid dims (the scores' last two) are 1 — per-head slopes,
 //            parameters, scalars — and is reused as is;
 //   Toeplitz when it is index arithmetic a i + b j + c with a = -b (mask_affine's affine
-//            evaluation), or an elementwise op / broadcast / leading-dim reshape of free
-//            and Toeplitz values only.
+//            evaluation), an elementwise op / broadcast / leading-dim reshape of free
+//            and Toeplitz values only, or take(x, idx) along x's last axis with a
+//            Toeplitz idx (a learned table looked up by a bucketed distance: T5, DIET,
+//            TUPE; x itself is never rebuilt).
 // Anything else (data of shape [.., N, M], i alone, a reduction) keeps the materialised
 // bias, with a missed remark naming it. The Toeplitz values are rebuilt on the 1-D domain
 // t = j - i + N - 1 in [0, N + M - 1) (the index arithmetic as cj (t - N + 1) + c, every
@@ -128,6 +130,16 @@ private:
         ops.push_back(b);
       }
       return e_.op(p->op, ops, p->attrs.items());
+    }
+    if (p->op == OpKind::Take) {
+      Value* x = p->operand(0);
+      auto axis = ir::normalize_axis(p->attrs.i64("axis"), x->type.shape.rank());
+      if (!axis || *axis != x->type.shape.rank() - 1)
+        return fail(fmt::format("{} looks up an axis other than the table's last", label(v)));
+      Value* idx = build(p->operand(1));
+      if (!idx)
+        return nullptr;
+      return e_.op(OpKind::Take, {x, idx}, p->attrs.items());
     }
     if (p->op == OpKind::BroadcastTo || p->op == OpKind::Reshape) {
       Value* x = p->operand(0);

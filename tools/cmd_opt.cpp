@@ -55,6 +55,14 @@ int run_opt(const Parsed& p) {
   opts.remarks = p.get("remarks");
   opts.print = ir::PrintOptions{p.has("print-loc")};
   opts.log = &std::cerr;
+  for (const auto& kv : p.all("pass-option")) {
+    size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw ir::Error(ir::make_diag("--pass-option wants NAME=VALUE (e.g. long-conv.force=1), "
+                                    "got '{}'",
+                                    kv));
+    opts.pass_options[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
   auto pm = passes::PassManager::parse(p.get("passes", "default"), opts).take();
 
   auto mods = load_modules(p);
@@ -89,6 +97,7 @@ const Command& opt_command() {
        {"time-passes", false, "print the wall time of each pass (to stderr)"},
        {"pass-stats", false, "print the pass statistics (to stderr)"},
        {"remarks", true, "print pass remarks as passes run (to stderr): missed|applied|all"},
+       {"pass-option", true, "set a pass option NAME=VALUE (e.g. long-conv.force=1)", true},
        {"cost", false, "print the cost model's table of the final IR (to stderr)"},
        {"list-passes", false, "list the available passes and exit"},
        {"split-input-file", false, "treat `// -----` lines as separators of independent inputs"},

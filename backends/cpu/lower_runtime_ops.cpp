@@ -28,6 +28,7 @@ bool is_runtime_op(ir::OpKind k) {
   case OpKind::ScatterAdd:
   case OpKind::Rfft:
   case OpKind::Irfft:
+  case OpKind::DftCs:
   case OpKind::RandomUniform:
   case OpKind::RandomNormal:
   case OpKind::Argmax:
@@ -100,6 +101,7 @@ void lower_runtime_op(Lowerer& L, const ir::Node& n) {
     break;
   case OpKind::ScatterAdd:
   case OpKind::Rfft:
+  case OpKind::DftCs:
   case OpKind::Argmax:
     s.iattrs = {axis_of(n, "axis", rank)};
     break;

@@ -111,7 +111,9 @@ std::string expected_rewrite(const MixerInfo& m) {
   else if (has_family(m, "R2"))
     pass = "reassociate-matmul"; // the right product, or the chunked scan when causal
   else if (has_family(m, "R3") && m.variant.starts_with("longconv."))
-    pass = "long-conv"; // a long causal convolution (fnet's FFT mixing is not one)
+    pass = "long-conv"; // a long causal convolution
+  else if (has_family(m, "R3"))
+    pass = "dft-matmul"; // FNet: products with DFT cos / sin matrices as FFTs
   std::vector<std::string> rw = rewrite_passes();
   return std::find(rw.begin(), rw.end(), pass) != rw.end() ? pass : "";
 }

@@ -1,4 +1,10 @@
-// fft.cpp: real-input discrete Fourier transforms along one axis (NumPy rfft / irfft).
+// fft.cpp: real-input discrete Fourier transforms along one axis (NumPy rfft / irfft), and
+// dft_cs, the cosine and sine parts of the full-length DFT as two real tensors.
+//
+// dft_cs(x) = (c, s) with c_k = sum_j x_j cos(2 pi jk/n), s_k = sum_j x_j sin(2 pi jk/n),
+// k < n: the products C x and S x with the DFT's cos / sin matrices (Re F = C, Im F = -S),
+// which is how FNet and GFNet write a DFT without complex numbers. C and S are symmetric,
+// so the VJP is dx = dft_cs(dc).c + dft_cs(ds).s; the backends run an FFT in O(n log n).
 //
 // The reference kernels are direct O(n^2) DFTs over a table of n twiddles whose angles
 // are 2 pi m / n for integer m = (j k) mod n, so no large-angle cos/sin loses accuracy.
@@ -157,6 +163,89 @@ Cost cost_fft(const CostCtx& c) {
   return k;
 }
 
+Expected<std::vector<TensorType>> infer_dft_cs(const InferCtx& c) {
+  const TensorType& x = c.operands[0];
+  if (x.dtype != DType::F32 && x.dtype != DType::F64)
+    return make_diag("operand 0 must be f32 or f64, got {}", x.str());
+  auto a = attr_axis(c, x);
+  if (!a)
+    return a.error();
+  if (x.shape.dim(*a) < 1)
+    return make_diag("transform length must be at least 1, got {} along axis {} of {}",
+                     x.shape.dim(*a), c.attrs.i64("axis"), x.str());
+  return std::vector<TensorType>{x, x};
+}
+
+std::vector<interp::Array> eval_dft_cs(const EvalCtx& c) {
+  const interp::Array& x = c.in(0);
+  interp::Array yc(c.results[0]), ys(c.results[1]);
+  int64_t axis = *normalize_axis(c.attrs.i64("axis"), x.shape().rank());
+  Lanes l = lanes(x.shape(), axis);
+  int64_t n = l.n;
+  Twiddles tw(n);
+  for (int64_t o = 0; o < l.outer; ++o)
+    for (int64_t i = 0; i < l.inner; ++i)
+      for (int64_t k = 0; k < n; ++k) {
+        double re = 0, im = 0;
+        int64_t jk = 0; // (j * k) mod n
+        for (int64_t j = 0; j < n; ++j) {
+          double v = x[(o * n + j) * l.inner + i];
+          re += v * tw.c[static_cast<size_t>(jk)];
+          im += v * tw.s[static_cast<size_t>(jk)];
+          jk += k;
+          if (jk >= n)
+            jk -= n;
+        }
+        yc[(o * n + k) * l.inner + i] = re;
+        ys[(o * n + k) * l.inner + i] = im;
+      }
+  return {std::move(yc), std::move(ys)};
+}
+
+/// FLOPs of dft_cs as the runtime kernel runs it: one complex FFT per lane, of length n
+/// when n is a power of two, else Bluestein's three of length m >= 2n - 1 (pow2) plus the
+/// chirp products; weighted by kDftFlopWeight like fft_conv's (double-precision complex
+/// butterflies run ~10x slower per FLOP than matmul multiply-adds on the CPU backend), so
+/// that the rewrite to dft_cs compares it with the matmul it replaces on one scale.
+constexpr double kDftFlopWeight = 10;
+
+double dft_cs_lane_flops(int64_t n) {
+  if (n <= 1)
+    return 1;
+  if ((n & (n - 1)) == 0)
+    return 5.0 * static_cast<double>(n) * std::log2(static_cast<double>(n));
+  int64_t m = 1;
+  while (m < 2 * n - 1)
+    m *= 2;
+  double dm = static_cast<double>(m);
+  return 3 * 5.0 * dm * std::log2(dm) + 6.0 * dm + 12.0 * static_cast<double>(n);
+}
+
+Cost cost_dft_cs(const CostCtx& c) {
+  Cost k = default_cost(c);
+  const TensorType& x = c.operands[0];
+  int64_t axis = *normalize_axis(c.attrs.i64("axis"), x.shape.rank());
+  int64_t n = x.shape.dim(axis);
+  double lanes = n > 0 ? static_cast<double>(x.numel()) / static_cast<double>(n) : 0;
+  k.flops = kDftFlopWeight * lanes * dft_cs_lane_flops(n);
+  return k;
+}
+
+/// C and S are symmetric: dx = C dc + S ds.
+std::vector<Value*> vjp_dft_cs(VjpCtx& c) {
+  if (!c.needs(0))
+    return {nullptr};
+  AttrList a{{"axis", c.attrs().i64("axis")}};
+  Value* dx = nullptr;
+  for (int r = 0; r < 2; ++r) {
+    if (!c.dy(r))
+      continue;
+    Node* t = c.b.create(OpKind::DftCs, {c.dy(r)}, a, c.node.loc, "");
+    dx = dx ? c.op(OpKind::Add, {dx, t->result(r)}) : t->result(r);
+  }
+  return {dx};
+}
+
 /// A real tensor of `dt` holding, along `axis` of a rank-`rank` spectrum of a length-n
 /// transform, `edge` at the edge bins and `inside` at the others; shaped [n/2+1, 1, ..., 1]
 /// so that it broadcasts against the spectrum.
@@ -221,6 +310,20 @@ OpDef def_Rfft() {
   o.eval = eval_rfft;
   o.cost = cost_fft;
   o.vjp = vjp_rfft;
+  return o;
+}
+OpDef def_DftCs() {
+  OpDef o;
+  o.name = "dft_cs";
+  o.summary = "cosine and sine parts of the length-n DFT along axis: c = C x, s = S x with "
+              "C_kj = cos(2 pi jk/n), S_kj = sin(2 pi jk/n) (FFT on the backends)";
+  o.signature = "(x) -> (c, s)";
+  o.min_operands = o.max_operands = 1;
+  o.attrs = {attr("axis", AttrKind::I64, Attr(-1), "transformed axis (may be negative)")};
+  o.infer = infer_dft_cs;
+  o.eval = eval_dft_cs;
+  o.cost = cost_dft_cs;
+  o.vjp = vjp_dft_cs;
   return o;
 }
 OpDef def_Irfft() {

@@ -241,6 +241,9 @@ template <class T> void forward(const OpArgs& a, const AttnGeo& g) {
       const int64_t bb = g.has_bias ? bv.base(b, h) : 0, kb = g.has_keep ? kpv.base(b, h) : 0;
       for (int64_t j0 = lo; j0 < hi; j0 += bk) {
         const int64_t nk = std::min(bk, hi - j0);
+        const int kept = keep ? attn::keep_tile(keep, kb, kpv, i0, nq, j0, nk) : 2;
+        if (kept == 0)
+          continue;
         const T* kt = attn::fetch(kbase, kv, j0, nk, g.d, kp, ldk);
         const T* vt = attn::fetch(vbase, vv, j0, nk, g.dv, vp, ldv);
         attn::gemm('N', 'T', nq, nk, g.d, scale, qt, ldq, kt, ldk, T(0), st, bk);
@@ -248,7 +251,7 @@ template <class T> void forward(const OpArgs& a, const AttnGeo& g) {
           for (int64_t r = 0; r < nq; ++r)
             for (int64_t c = 0; c < nk; ++c)
               st[r * bk + c] += bias[bb + (i0 + r) * bv.rs + (j0 + c) * bv.cs];
-        if (keep)
+        if (kept == 1)
           for (int64_t r = 0; r < nq; ++r)
             for (int64_t c = 0; c < nk; ++c)
               if (!keep[kb + (i0 + r) * kpv.rs + (j0 + c) * kpv.cs])

@@ -138,6 +138,9 @@ template <class T> void backward(const OpArgs& a, const AttnGeo& g) {
         const T* dobase = A.dout + A.dov.base(b, h);
         for (int64_t i0 = lo; i0 < hi; i0 += bq) {
           const int64_t nq = std::min(bq, hi - i0);
+          const int kept = A.keep ? attn::keep_tile(A.keep, kb, A.keepv, i0, nq, j0, nk) : 2;
+          if (kept == 0)
+            continue;
           const T* qt = attn::fetch(A.q + A.qv.base(b, h), A.qv, i0, nq, g.d, qp, ldq);
           const T* dot = attn::fetch(dobase, A.dov, i0, nq, g.dv, dop, lddo);
           attn::gemm('N', 'T', nq, nk, g.d, scale, qt, ldq, kt, ldk, T(0), st, bk);
@@ -145,7 +148,7 @@ template <class T> void backward(const OpArgs& a, const AttnGeo& g) {
             for (int64_t r = 0; r < nq; ++r)
               for (int64_t c = 0; c < nk; ++c)
                 st[r * bk + c] += A.bias[bb + (i0 + r) * A.bv.rs + (j0 + c) * A.bv.cs];
-          if (A.keep)
+          if (kept == 1)
             for (int64_t r = 0; r < nq; ++r)
               for (int64_t c = 0; c < nk; ++c)
                 if (!A.keep[kb + (i0 + r) * A.keepv.rs + (j0 + c) * A.keepv.cs])

@@ -37,6 +37,30 @@ struct HeadView {
   }
 };
 
+/// What a keep operand holds over query rows [i0, i0 + nq) x keys [j0, j0 + nk) of one
+/// head (`base` = the view's base(b, h)): 0 nothing kept (the kernels skip the tile: every
+/// p is 0, so it adds nothing to o, l or any gradient), 1 some kept, 2 all kept (no
+/// masking pass). Masks written as data — block-local, dilated, key padding — thereby
+/// skip the tiles they remove, as the causal / sliding attributes do.
+inline int keep_tile(const uint8_t* keep,
+                     int64_t base,
+                     const HeadView& v,
+                     int64_t i0,
+                     int64_t nq,
+                     int64_t j0,
+                     int64_t nk) {
+  bool any = false, all = true;
+  for (int64_t r = 0; r < nq; ++r) {
+    const uint8_t* row = keep + base + (i0 + r) * v.rs + j0 * v.cs;
+    for (int64_t c = 0; c < nk; ++c) {
+      bool k = row[c * v.cs] != 0;
+      any = any || k;
+      all = all && k;
+    }
+  }
+  return any ? (all ? 2 : 1) : 0;
+}
+
 /// Rows [r0, r0 + rows) x all `cols` columns of the view at `p` (already offset to the
 /// head) as a row-major matrix: the operand itself when its rows are unit-stride with a
 /// usable leading dimension, else a copy packed into `pack`. Sets `ld`.

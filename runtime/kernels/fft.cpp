@@ -1,4 +1,5 @@
-// fft.cpp: rfft / irfft runtime kernels (NumPy conventions, as ir/ops/fft.cpp defines them).
+// fft.cpp: rfft / irfft / dft_cs runtime kernels (NumPy conventions, as ir/ops/fft.cpp
+// defines them; dft_cs writes Re and -Im of the full length-n DFT as two real results).
 //
 // A length-n lane is transformed as a complex FFT in double: an iterative radix-2 FFT when
 // n is a power of two, else Bluestein's algorithm, which writes the DFT as a convolution
@@ -170,6 +171,36 @@ void rfft(const OpArgs& a, int64_t axis) {
         int64_t yo = (o * bins + k) * l.inner + i;
         store(yt, out, yo, buf[k].real(), 0);
         store(yt, out, yo, buf[k].imag(), 1);
+      }
+    }
+  }
+}
+
+void dft_cs(const OpArgs& a, int64_t axis) {
+  const StridedDesc& x = a.step.operands[0];
+  const Lanes l = lanes(x.dims, axis);
+  const int64_t lanes_n = l.outer * l.inner, n = l.n;
+  if (lanes_n == 0)
+    return;
+  const Tables t = make_tables(a.workspace, n);
+  const int64_t xs = x.strides[static_cast<size_t>(axis)];
+  const DType xt = x.dtype, yt = a.step.results[0].dtype;
+  const void* in = a.in[0];
+  void *oc = a.out[0], *os = a.out[1];
+#pragma omp parallel num_threads(team(a, lanes_n, n))
+  {
+    C* buf = reinterpret_cast<C*>(t.per_thread + t.per_thread_bytes * omp_get_thread_num());
+#pragma omp for schedule(static)
+    for (int64_t lane = 0; lane < lanes_n; ++lane) {
+      int64_t o = lane / l.inner, i = lane % l.inner;
+      int64_t xb = offset_of_flat(x, o * n * l.inner + i);
+      for (int64_t j = 0; j < n; ++j)
+        buf[j] = C(load(xt, in, xb + j * xs), 0);
+      dft(t, buf);
+      for (int64_t k = 0; k < n; ++k) { // X_k = c_k - i s_k
+        int64_t yo = (o * n + k) * l.inner + i;
+        store(yt, oc, yo, buf[k].real());
+        store(yt, os, yo, -buf[k].imag());
       }
     }
   }

@@ -141,6 +141,16 @@ void check(const RuntimeOpStep& s) {
     std::vector<int64_t> dims = x.dims;
     dims[static_cast<size_t>(axis)] = n / 2 + 1;
     same(s, s.results[0], x.dtype == DType::F32 ? DType::C64 : DType::C128, dims, "result");
+  } else if (op == "dft_cs") {
+    counts(s, 1, 2, 1, 0);
+    const StridedDesc& x = s.operands[0];
+    if (x.dtype != DType::F32 && x.dtype != DType::F64)
+      bad(s, "operand must be f32 or f64, got " + type_str(x));
+    int64_t axis = axis_of(s, 0, x), n = x.dims[static_cast<size_t>(axis)];
+    if (n < 1 || n > kMaxAxis)
+      bad(s, fmt::format("transform length {} out of range [1, 2^36]", n));
+    same(s, s.results[0], x.dtype, x.dims, "cosine part");
+    same(s, s.results[1], x.dtype, x.dims, "sine part");
   } else if (op == "irfft") {
     counts(s, 1, 1, 2, 0);
     const StridedDesc& x = s.operands[0];
@@ -175,7 +185,7 @@ void check(const RuntimeOpStep& s) {
 int64_t workspace_bytes(const RuntimeOpStep& s, int threads) {
   if (s.op == "topk")
     return topk_workspace(s.operands[0].dims[static_cast<size_t>(step_axis(s))], threads);
-  if (s.op == "rfft")
+  if (s.op == "rfft" || s.op == "dft_cs")
     return fft_workspace(s.operands[0].dims[static_cast<size_t>(step_axis(s))], threads);
   if (s.op == "irfft")
     return fft_workspace(s.iattrs[1], threads);
@@ -207,6 +217,8 @@ void run(const RuntimeOpStep& s,
     rfft(a, step_axis(s));
   else if (op == "irfft")
     irfft(a, step_axis(s));
+  else if (op == "dft_cs")
+    dft_cs(a, step_axis(s));
   else if (op == "random_uniform" || op == "random_normal")
     random(a, op == "random_normal");
   else if (op == "attention")

@@ -26,6 +26,8 @@
 //                   iattrs {axis}                                      dtypes f32 f64 i32 i64
 //   rfft            operands (x f32|f64)          results (y c64|c128, n/2+1 bins on axis)
 //                   iattrs {axis}
+//   dft_cs          operands (x f32|f64)          results (c, s: x's dtype and dims)
+//                   iattrs {axis}: c = Re, s = -Im of the full length-n DFT along axis
 //   irfft           operands (x c64|c128)         results (y f32|f64, n samples on axis)
 //                   iattrs {axis, n}
 //   random_uniform  operands ()                   results (y f32|f64|f16|bf16)

@@ -37,6 +37,8 @@ void argmax(const OpArgs& a, int64_t axis);
 void scatter_add(const OpArgs& a, int64_t axis);
 void rfft(const OpArgs& a, int64_t axis);
 void irfft(const OpArgs& a, int64_t axis);
+/// dft_cs: (Re, -Im) of the full length-n DFT along axis as two real results.
+void dft_cs(const OpArgs& a, int64_t axis);
 void random(const OpArgs& a, bool normal);
 
 /// Workspace of topk over lanes of length n.

@@ -1,4 +1,4 @@
-"""Golden cases for ir/ops/fft.cpp (rfft, irfft), against numpy.fft."""
+"""Golden cases for ir/ops/fft.cpp (rfft, irfft, dft_cs), against numpy.fft."""
 import numpy as np
 
 from gen_golden import Case, rng, tir_type
@@ -24,6 +24,15 @@ def irfft(name, x, n, axis=None, **kw):
     y = y.astype(np.float32 if x.dtype == np.complex64 else np.float64)
     body = "%%y = irfft %%a0 {%s} : %s\nreturn %%y" % (attrs, tir_type(y))
     return Case("fft_irfft_" + name, body, [x], [y], **kw)
+
+
+def dft_cs(name, x, axis=-1, **kw):
+    # c = Re fft(x), s = -Im fft(x): the products with the cos / sin DFT matrices.
+    f = np.fft.fft(x.astype(np.float64), axis=axis)
+    c, s = f.real.astype(x.dtype), (-f.imag).astype(x.dtype)
+    t = tir_type(c)
+    body = "%%c, %%s = dft_cs %%a0 {axis = %d} : %s, %s\nreturn %%c, %%s" % (axis, t, t)
+    return Case("fft_dft_cs_" + name, body, [x], [c, s], **kw)
 
 
 def round_trip(name, x, axis):
@@ -58,6 +67,12 @@ CASES = [
     irfft("n1", cplx((1,)), 1),
     irfft("n2", cplx((2, 2)), 2),
     irfft("c64", cplx((2, 9), np.complex64), 16, rtol=1e-5, atol=1e-5),
+    dft_cs("even", r.standard_normal((3, 8))),
+    dft_cs("odd_axis0", r.standard_normal((7, 2)), axis=0),
+    dft_cs("middle_axis", r.standard_normal((2, 5, 3)), axis=1),
+    dft_cs("n1", r.standard_normal((4, 1))),
+    dft_cs("long", r.standard_normal((97,)), rtol=1e-9, atol=1e-11),
+    dft_cs("f32", r.standard_normal((2, 12)).astype(np.float32), rtol=1e-5, atol=1e-5),
     round_trip("even_last", r.standard_normal((3, 10)), -1),
     round_trip("odd_axis0", r.standard_normal((9, 2)), 0),
 ]

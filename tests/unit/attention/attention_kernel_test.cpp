@@ -14,6 +14,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
@@ -168,13 +169,17 @@ run_compiled(const Graph& g, const std::vector<interp::Array>& ins, int threads)
   return cpu::run_arrays(*exe, ins);
 }
 
-void check_against_interpreter(const Shape4& s, uint64_t seed) {
+void check_against_interpreter(
+    const Shape4& s, uint64_t seed,
+    const std::function<void(std::vector<interp::Array>&)>& edit = {}) {
   for (const char* t : {"f32", "f64"}) {
     std::string text = graph_text(s, t);
     INFO(text);
     Module m = parse_module(text, "case.tir");
     const Graph& g = *m.funcs[0];
     auto ins = random_inputs(g, seed);
+    if (edit)
+      edit(ins);
     auto want = interp::run(g, ins);
     double rtol = std::string(t) == "f32" ? 1e-4 : 1e-10;
     for (int threads : {1, 2}) {
@@ -254,6 +259,36 @@ TEST_CASE("attention kernel: relative-position bias tables (ALiBi / KERPLE form)
     check_against_interpreter(shapes[i], 500 + i);
     check_against_interpreter(shapes[i].with_grad(i % 2 == 0), 600 + i);
   }
+}
+
+TEST_CASE("attention kernel: data masks skip empty tiles (block-local, dilated, padded heads)") {
+  // keep [N, M] written as data: tiles with no kept pair are skipped, full tiles are not
+  // masked, mixed tiles are; the results must not notice. Blocks of 150 do not align with
+  // the 64 x 256 tiles; a dilated mask leaves no tile empty; one head keeps nothing.
+  const int64_t n = 600;
+  auto fill_keep = [&](size_t at, const std::function<bool(int64_t, int64_t, int64_t)>& f) {
+    return [at, f, n](std::vector<interp::Array>& ins) {
+      interp::Array& k = ins[at];
+      int64_t heads = k.numel() / (n * n);
+      for (int64_t h = 0; h < heads; ++h)
+        for (int64_t i = 0; i < n; ++i)
+          for (int64_t j = 0; j < n; ++j)
+            k[(h * n + i) * n + j] = f(h, i, j) ? 1 : 0;
+    };
+  };
+  Shape4 block = sh({}, 2, 1, n, n, 8, 8).with_keep({n, n});
+  auto blocks = fill_keep(3, [](int64_t, int64_t i, int64_t j) { return i / 150 == j / 150; });
+  check_against_interpreter(block, 700, blocks);
+  check_against_interpreter(block.with_grad(true), 701, blocks);
+  Shape4 dilated = sh({}, 1, 1, n, n, 8, 8, "causal").with_keep({n, n});
+  auto every_third = fill_keep(3, [](int64_t, int64_t i, int64_t j) { return (i - j) % 3 == 0; });
+  check_against_interpreter(dilated.with_grad(false), 702, every_third);
+  Shape4 heads = sh({}, 2, 2, n, n, 4, 4).with_bias({2, n, n}).with_keep({2, n, n});
+  auto head1_empty = fill_keep(4, [](int64_t h, int64_t i, int64_t j) {
+    return h == 0 && (j < 300 || i == j);
+  });
+  check_against_interpreter(heads, 703, head1_empty);
+  check_against_interpreter(heads.with_grad(false), 704, head1_empty);
 }
 
 TEST_CASE("attention kernel: large scores (|s| ~ 1e3) stay finite and accurate") {

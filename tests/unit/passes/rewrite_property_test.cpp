@@ -30,6 +30,7 @@ struct RegisteredRewrite {
   const char* pipeline;
   const char* file; ///< relative to the source tree
   int min_rewritten;
+  const char* option = ""; ///< a pass option NAME=VALUE, when the lit file's RUN lines set one
 };
 
 const RegisteredRewrite kRewrites[] = {
@@ -39,7 +40,8 @@ const RegisteredRewrite kRewrites[] = {
     {"long-conv,dce", "tests/lit/passes/long_conv.tir", 3},
     {"split-k,dce", "tests/lit/passes/split_k.tir", 2},
     {"decay-scan,dce", "tests/lit/passes/decay_scan.tir", 13},
-    {"toeplitz-bias,dce", "tests/lit/passes/toeplitz_bias.tir", 4},
+    {"toeplitz-bias,dce", "tests/lit/passes/toeplitz_bias.tir", 5},
+    {"dft-matmul,cse,dce", "tests/lit/passes/dft_matmul.tir", 4, "dft-matmul.force=1"},
 };
 
 std::string read_file(const std::string& path) {
@@ -86,7 +88,10 @@ bool check_case(const std::string& text, const RegisteredRewrite& r, bool f64, u
   bool changed = false;
   for (auto& f : m.funcs) {
     auto before = f->clone();
-    auto pm = passes::PassManager::parse(r.pipeline).take();
+    passes::PipelineOptions po;
+    if (std::string opt = r.option; !opt.empty())
+      po.pass_options[opt.substr(0, opt.find('='))] = opt.substr(opt.find('=') + 1);
+    auto pm = passes::PassManager::parse(r.pipeline, po).take();
     pm.run(*f);
     changed = changed || ir::print_graph(*f) != ir::print_graph(*before);
     // Positive values keep normalisers away from 0; masks are 3/4 true.
