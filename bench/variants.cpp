@@ -69,27 +69,16 @@ std::unique_ptr<ir::Graph> linear_attention(const VariantSpec& s, const std::str
   return t.finish();
 }
 
-/// Causal softmax attention through nn::scaled_dot_product_attention (B=1, d=64).
+/// Causal softmax attention through nn::scaled_dot_product_attention (B=1, d=64); the
+/// alibi family adds ALiBi (Press et al. 2022): the bias -slope_h (i - j) written over the
+/// [N, N] grid.
 std::unique_ptr<ir::Graph> causal_attention(const VariantSpec& s, const std::string& name) {
   Trace t(name);
   const std::vector<int64_t> shape{1, s.width, s.n, kHeadDim};
   Tensor q = t.input("q", shape), k = t.input("k", shape), v = t.input("v", shape);
   nn::SdpaOptions o;
   o.causal = true;
-  t.output(nn::scaled_dot_product_attention(q, k, v, o));
-  return t.finish();
-}
-
-/// Causal softmax attention with ALiBi (Press et al. 2022) through
-/// nn::scaled_dot_product_attention: the bias -slope_h (i - j) written over the [N, N] grid
-/// (B=1, d=64).
-std::unique_ptr<ir::Graph> alibi_attention(const VariantSpec& s, const std::string& name) {
-  Trace t(name);
-  const std::vector<int64_t> shape{1, s.width, s.n, kHeadDim};
-  Tensor q = t.input("q", shape), k = t.input("k", shape), v = t.input("v", shape);
-  nn::SdpaOptions o;
-  o.causal = true;
-  o.alibi = true;
+  o.alibi = s.family == "alibi";
   t.output(nn::scaled_dot_product_attention(q, k, v, o));
   return t.finish();
 }
@@ -173,7 +162,7 @@ Case make_variant_case(const VariantSpec& spec, const std::string& name) {
     if (spec.form == "sdpa")
       throw std::runtime_error("'" + name + "' is PyTorch's fused kernel: tevo's case is " +
                                spec.family + "-naive-...");
-    c.graph = spec.family == "causal" ? causal_attention(spec, name) : alibi_attention(spec, name);
+    c.graph = causal_attention(spec, name);
     c.shape = "B1 H" + std::to_string(spec.width) + " N" + std::to_string(spec.n) + " d=64" +
               (spec.family == "alibi" ? " ALiBi" : "");
   } else if (spec.family == "ssm") {

@@ -146,37 +146,12 @@ int64_t fft_workspace(int64_t n, int threads) {
   return shared + align64(m * c) * threads;
 }
 
-void rfft(const OpArgs& a, int64_t axis) {
-  const StridedDesc& x = a.step.operands[0];
-  const Lanes l = lanes(x.dims, axis);
-  const int64_t lanes_n = l.outer * l.inner, n = l.n, bins = n / 2 + 1;
-  if (lanes_n == 0)
-    return;
-  const Tables t = make_tables(a.workspace, n);
-  const int64_t xs = x.strides[static_cast<size_t>(axis)];
-  const DType xt = x.dtype, yt = a.step.results[0].dtype;
-  const void* in = a.in[0];
-  void* out = a.out[0];
-#pragma omp parallel num_threads(team(a, lanes_n, n))
-  {
-    C* buf = reinterpret_cast<C*>(t.per_thread + t.per_thread_bytes * omp_get_thread_num());
-#pragma omp for schedule(static)
-    for (int64_t lane = 0; lane < lanes_n; ++lane) {
-      int64_t o = lane / l.inner, i = lane % l.inner;
-      int64_t xb = offset_of_flat(x, o * n * l.inner + i);
-      for (int64_t j = 0; j < n; ++j)
-        buf[j] = C(load(xt, in, xb + j * xs), 0);
-      dft(t, buf);
-      for (int64_t k = 0; k < bins; ++k) {
-        int64_t yo = (o * bins + k) * l.inner + i;
-        store(yt, out, yo, buf[k].real(), 0);
-        store(yt, out, yo, buf[k].imag(), 1);
-      }
-    }
-  }
-}
+namespace {
 
-void dft_cs(const OpArgs& a, int64_t axis) {
+/// The forward DFT of every lane of real operand 0 along `axis`: loads the lane into a
+/// per-thread buffer, transforms it, and hands (outer index, inner index, spectrum) to
+/// `write`. Results are dense: [outer, len, inner] around the axis.
+template <class F> void real_lanes(const OpArgs& a, int64_t axis, F&& write) {
   const StridedDesc& x = a.step.operands[0];
   const Lanes l = lanes(x.dims, axis);
   const int64_t lanes_n = l.outer * l.inner, n = l.n;
@@ -184,9 +159,8 @@ void dft_cs(const OpArgs& a, int64_t axis) {
     return;
   const Tables t = make_tables(a.workspace, n);
   const int64_t xs = x.strides[static_cast<size_t>(axis)];
-  const DType xt = x.dtype, yt = a.step.results[0].dtype;
+  const DType xt = x.dtype;
   const void* in = a.in[0];
-  void *oc = a.out[0], *os = a.out[1];
 #pragma omp parallel num_threads(team(a, lanes_n, n))
   {
     C* buf = reinterpret_cast<C*>(t.per_thread + t.per_thread_bytes * omp_get_thread_num());
@@ -197,13 +171,37 @@ void dft_cs(const OpArgs& a, int64_t axis) {
       for (int64_t j = 0; j < n; ++j)
         buf[j] = C(load(xt, in, xb + j * xs), 0);
       dft(t, buf);
-      for (int64_t k = 0; k < n; ++k) { // X_k = c_k - i s_k
-        int64_t yo = (o * n + k) * l.inner + i;
-        store(yt, oc, yo, buf[k].real());
-        store(yt, os, yo, -buf[k].imag());
-      }
+      write(o, i, l.inner, buf);
     }
   }
+}
+
+} // namespace
+
+void rfft(const OpArgs& a, int64_t axis) {
+  const int64_t bins = a.step.operands[0].dims[static_cast<size_t>(axis)] / 2 + 1;
+  const DType yt = a.step.results[0].dtype;
+  void* out = a.out[0];
+  real_lanes(a, axis, [&](int64_t o, int64_t i, int64_t inner, const C* z) {
+    for (int64_t k = 0; k < bins; ++k) {
+      int64_t yo = (o * bins + k) * inner + i;
+      store(yt, out, yo, z[k].real(), 0);
+      store(yt, out, yo, z[k].imag(), 1);
+    }
+  });
+}
+
+void dft_cs(const OpArgs& a, int64_t axis) {
+  const int64_t n = a.step.operands[0].dims[static_cast<size_t>(axis)];
+  const DType yt = a.step.results[0].dtype;
+  void *oc = a.out[0], *os = a.out[1];
+  real_lanes(a, axis, [&](int64_t o, int64_t i, int64_t inner, const C* z) {
+    for (int64_t k = 0; k < n; ++k) { // X_k = c_k - i s_k
+      int64_t yo = (o * n + k) * inner + i;
+      store(yt, oc, yo, z[k].real());
+      store(yt, os, yo, -z[k].imag());
+    }
+  });
 }
 
 void irfft(const OpArgs& a, int64_t axis) {

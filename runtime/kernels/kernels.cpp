@@ -130,27 +130,23 @@ void check(const RuntimeOpStep& s) {
       bad(s, fmt::format("indices {} must match base {} except on axis {}", type_str(idx),
                          type_str(base), axis));
     same(s, s.results[0], base.dtype, base.dims, "result");
-  } else if (op == "rfft") {
-    counts(s, 1, 1, 1, 0);
+  } else if (op == "rfft" || op == "dft_cs") {
+    bool cs = op == "dft_cs";
+    counts(s, 1, cs ? 2 : 1, 1, 0);
     const StridedDesc& x = s.operands[0];
     if (x.dtype != DType::F32 && x.dtype != DType::F64)
       bad(s, "operand must be f32 or f64, got " + type_str(x));
     int64_t axis = axis_of(s, 0, x), n = x.dims[static_cast<size_t>(axis)];
     if (n < 1 || n > kMaxAxis)
       bad(s, fmt::format("transform length {} out of range [1, 2^36]", n));
-    std::vector<int64_t> dims = x.dims;
-    dims[static_cast<size_t>(axis)] = n / 2 + 1;
-    same(s, s.results[0], x.dtype == DType::F32 ? DType::C64 : DType::C128, dims, "result");
-  } else if (op == "dft_cs") {
-    counts(s, 1, 2, 1, 0);
-    const StridedDesc& x = s.operands[0];
-    if (x.dtype != DType::F32 && x.dtype != DType::F64)
-      bad(s, "operand must be f32 or f64, got " + type_str(x));
-    int64_t axis = axis_of(s, 0, x), n = x.dims[static_cast<size_t>(axis)];
-    if (n < 1 || n > kMaxAxis)
-      bad(s, fmt::format("transform length {} out of range [1, 2^36]", n));
-    same(s, s.results[0], x.dtype, x.dims, "cosine part");
-    same(s, s.results[1], x.dtype, x.dims, "sine part");
+    if (cs) {
+      same(s, s.results[0], x.dtype, x.dims, "cosine part");
+      same(s, s.results[1], x.dtype, x.dims, "sine part");
+    } else {
+      std::vector<int64_t> dims = x.dims;
+      dims[static_cast<size_t>(axis)] = n / 2 + 1;
+      same(s, s.results[0], x.dtype == DType::F32 ? DType::C64 : DType::C128, dims, "result");
+    }
   } else if (op == "irfft") {
     counts(s, 1, 1, 2, 0);
     const StridedDesc& x = s.operands[0];
