@@ -16,6 +16,7 @@
 #include <cstring>
 #include <fmt/format.h>
 #include <limits>
+#include <optional>
 #include <omp.h>
 
 namespace tevo::rt::kernels {
@@ -214,10 +215,15 @@ template <class T> void forward(const OpArgs& a, const AttnGeo& g) {
   const int64_t per_thread = forward_thread_bytes(g, sizeof(T));
   const T ninf = -std::numeric_limits<T>::infinity();
   const T scale = static_cast<T>(g.scale);
+  // The keep map first (scanned once per distinct mask), then the per-thread tiles.
+  std::optional<attn::KeepMap> km;
+  if (keep)
+    km.emplace(keep, kpv, g, bq, bk, a.workspace, a.threads);
+  uint8_t* tiles = a.workspace + (keep ? attn::KeepMap::bytes(g, bq, bk) : 0);
 #pragma omp parallel num_threads(attn::team_size(a.threads, units))
   {
     omp_set_num_threads(1); // this thread's nested regions (inside dnnl_sgemm) stay serial
-    attn::Carver w{a.workspace + per_thread * omp_get_thread_num(), sizeof(T)};
+    attn::Carver w{tiles + per_thread * omp_get_thread_num(), sizeof(T)};
     T* qp = w.take<T>(bq * g.d);
     T* kp = w.take<T>(bk * g.d);
     T* vp = w.take<T>(bk * g.dv);
@@ -241,7 +247,7 @@ template <class T> void forward(const OpArgs& a, const AttnGeo& g) {
       const int64_t bb = g.has_bias ? bv.base(b, h) : 0, kb = g.has_keep ? kpv.base(b, h) : 0;
       for (int64_t j0 = lo; j0 < hi; j0 += bk) {
         const int64_t nk = std::min(bk, hi - j0);
-        const int kept = keep ? attn::keep_tile(keep, kb, kpv, i0, nq, j0, nk) : 2;
+        const int kept = km ? km->state(b, h, i0, nq, j0, nk) : 2;
         if (kept == 0)
           continue;
         const T* kt = attn::fetch(kbase, kv, j0, nk, g.d, kp, ldk);
@@ -252,10 +258,7 @@ template <class T> void forward(const OpArgs& a, const AttnGeo& g) {
             for (int64_t c = 0; c < nk; ++c)
               st[r * bk + c] += bias[bb + (i0 + r) * bv.rs + (j0 + c) * bv.cs];
         if (kept == 1)
-          for (int64_t r = 0; r < nq; ++r)
-            for (int64_t c = 0; c < nk; ++c)
-              if (!keep[kb + (i0 + r) * kpv.rs + (j0 + c) * kpv.cs])
-                st[r * bk + c] = ninf;
+          attn::mask_tile(st, bk, keep, kb, kpv, i0, nq, j0, nk);
         if (!g.tile_full(i0, i0 + nq, j0, j0 + nk))
           for (int64_t r = 0; r < nq; ++r)
             for (int64_t c = 0; c < nk; ++c)
@@ -296,11 +299,13 @@ int64_t attention_workspace(const RuntimeOpStep& s, int threads) {
   AttnGeo g = attn_geo(s);
   int64_t elem = s.operands[0].dtype == DType::F32 ? 4 : 8;
   if (s.op == "attention")
-    return forward_thread_bytes(g, elem) * threads;
+    return forward_thread_bytes(g, elem) * threads +
+           (g.has_keep ? attn::KeepMap::bytes(g, attn::fwd_tile_q(g), attn::fwd_tile_k(g)) : 0);
   int64_t partial = align64(attn::numel(s.operands[0].dims) * elem);
   if (g.has_bias)
     partial += align64(attn::numel(s.operands[3].dims) * elem);
-  return attn::backward_thread_bytes(g, elem) * threads + partial * (threads - 1);
+  return attn::backward_thread_bytes(g, elem) * threads + partial * (threads - 1) +
+         (g.has_keep ? attn::KeepMap::bytes(g, attn::tile_q(g), attn::tile_k(g)) : 0);
 }
 
 void attention_forward(const OpArgs& a) {

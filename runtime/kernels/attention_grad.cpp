@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <omp.h>
 
 namespace tevo::rt::kernels {
@@ -88,7 +89,12 @@ template <class T> void backward(const OpArgs& a, const AttnGeo& g) {
   const int64_t units = g.nb * g.hkv * ktiles;
   const int team = attn::team_size(a.threads, units);
   const int64_t per_thread = attn::backward_thread_bytes(g, sizeof(T));
-  uint8_t* partials = a.workspace + per_thread * team;
+  // The keep map first (scanned once per distinct mask), then tiles and private copies.
+  std::optional<attn::KeepMap> km;
+  if (A.keep)
+    km.emplace(A.keep, A.keepv, g, bq, bk, a.workspace, a.threads);
+  uint8_t* ws = a.workspace + (A.keep ? attn::KeepMap::bytes(g, bq, bk) : 0);
+  uint8_t* partials = ws + per_thread * team;
   const int64_t partial_bytes =
       align64(nq_all * static_cast<int64_t>(sizeof(T))) +
       (g.has_bias ? align64(nb_all * static_cast<int64_t>(sizeof(T))) : 0);
@@ -108,7 +114,7 @@ template <class T> void backward(const OpArgs& a, const AttnGeo& g) {
     std::fill(my_dq, my_dq + nq_all, T(0));
     if (my_dbias)
       std::fill(my_dbias, my_dbias + nb_all, T(0));
-    attn::Carver w{a.workspace + per_thread * tid, sizeof(T)};
+    attn::Carver w{ws + per_thread * tid, sizeof(T)};
     T* kp = w.take<T>(bk * g.d);
     T* vp = w.take<T>(bk * g.dv);
     T* qp = w.take<T>(bq * g.d);
@@ -138,7 +144,7 @@ template <class T> void backward(const OpArgs& a, const AttnGeo& g) {
         const T* dobase = A.dout + A.dov.base(b, h);
         for (int64_t i0 = lo; i0 < hi; i0 += bq) {
           const int64_t nq = std::min(bq, hi - i0);
-          const int kept = A.keep ? attn::keep_tile(A.keep, kb, A.keepv, i0, nq, j0, nk) : 2;
+          const int kept = km ? km->state(b, h, i0, nq, j0, nk) : 2;
           if (kept == 0)
             continue;
           const T* qt = attn::fetch(A.q + A.qv.base(b, h), A.qv, i0, nq, g.d, qp, ldq);
@@ -149,10 +155,7 @@ template <class T> void backward(const OpArgs& a, const AttnGeo& g) {
               for (int64_t c = 0; c < nk; ++c)
                 st[r * bk + c] += A.bias[bb + (i0 + r) * A.bv.rs + (j0 + c) * A.bv.cs];
           if (kept == 1)
-            for (int64_t r = 0; r < nq; ++r)
-              for (int64_t c = 0; c < nk; ++c)
-                if (!A.keep[kb + (i0 + r) * A.keepv.rs + (j0 + c) * A.keepv.cs])
-                  st[r * bk + c] = ninf;
+            attn::mask_tile(st, bk, A.keep, kb, A.keepv, i0, nq, j0, nk);
           if (!g.tile_full(i0, i0 + nq, j0, j0 + nk))
             for (int64_t r = 0; r < nq; ++r)
               for (int64_t c = 0; c < nk; ++c)

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 namespace tevo::rt::kernels::attn {
@@ -37,28 +38,59 @@ struct HeadView {
   }
 };
 
-/// What a keep operand holds over query rows [i0, i0 + nq) x keys [j0, j0 + nk) of one
-/// head (`base` = the view's base(b, h)): 0 nothing kept (the kernels skip the tile: every
-/// p is 0, so it adds nothing to o, l or any gradient), 1 some kept, 2 all kept (no
-/// masking pass). Masks written as data — block-local, dilated, key padding — thereby
-/// skip the tiles they remove, as the causal / sliding attributes do.
-inline int keep_tile(const uint8_t* keep,
-                     int64_t base,
-                     const HeadView& v,
-                     int64_t i0,
-                     int64_t nq,
-                     int64_t j0,
-                     int64_t nk) {
-  bool any = false, all = true;
+/// What a keep operand holds, tile by tile: for each distinct mask (a keep broadcast over
+/// batch and heads is one mask, scanned once rather than once per head) and each block of
+/// a fixed grid (rb query rows x cb keys, from 0), whether no / some / every pair is kept.
+/// The kernels skip tiles with nothing kept (every p is 0: no contribution to o, l or any
+/// gradient) and mask only mixed ones, so masks written as data — block-local, dilated,
+/// key padding — skip the tiles they remove, as the causal / sliding attributes do.
+/// Lives in the step's workspace (no allocation per call).
+class KeepMap {
+public:
+  /// Workspace bytes of a map over g with rb x cb blocks.
+  static int64_t bytes(const AttnGeo& g, int64_t rb, int64_t cb);
+  /// Scans `keep` (seen through v) into `ws` (bytes(g, rb, cb)), on up to `threads` threads.
+  KeepMap(const uint8_t* keep,
+          const HeadView& v,
+          const AttnGeo& g,
+          int64_t rb,
+          int64_t cb,
+          uint8_t* ws,
+          int threads);
+  /// 0 nothing kept, 1 some or unknown (mask the tile), 2 all kept, over query rows
+  /// [i0, i0 + nq) x keys [j0, j0 + nk) of (flat batch b, head h); nq, nk >= 1.
+  int state(int64_t b, int64_t h, int64_t i0, int64_t nq, int64_t j0, int64_t nk) const;
+
+private:
+  int64_t hq_, rb_, cb_, rblocks_, cblocks_;
+  const int32_t* mask_of_ = nullptr; ///< per (b, h): which distinct mask
+  const uint8_t* states_ = nullptr;  ///< [mask][row block][key block]
+};
+
+/// Sets st[r * ld + c] = -inf where the keep operand (head base `kb`, view v) is false,
+/// over rows [i0, i0 + nq) x keys [j0, j0 + nk) (a branch-free select when the keep rows
+/// are contiguous, so the compiler vectorises it).
+template <class T>
+void mask_tile(T* st,
+               int64_t ld,
+               const uint8_t* keep,
+               int64_t kb,
+               const HeadView& v,
+               int64_t i0,
+               int64_t nq,
+               int64_t j0,
+               int64_t nk) {
+  const T ninf = -std::numeric_limits<T>::infinity();
   for (int64_t r = 0; r < nq; ++r) {
-    const uint8_t* row = keep + base + (i0 + r) * v.rs + j0 * v.cs;
-    for (int64_t c = 0; c < nk; ++c) {
-      bool k = row[c * v.cs] != 0;
-      any = any || k;
-      all = all && k;
-    }
+    const uint8_t* row = keep + kb + (i0 + r) * v.rs + j0 * v.cs;
+    T* x = st + r * ld;
+    if (v.cs == 1)
+      for (int64_t c = 0; c < nk; ++c)
+        x[c] = row[c] ? x[c] : ninf;
+    else
+      for (int64_t c = 0; c < nk; ++c)
+        x[c] = row[c * v.cs] ? x[c] : ninf;
   }
-  return any ? (all ? 2 : 1) : 0;
 }
 
 /// Rows [r0, r0 + rows) x all `cols` columns of the view at `p` (already offset to the
