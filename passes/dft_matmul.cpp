@@ -56,7 +56,7 @@ std::optional<DftMatrix> dft_matrix(const Value* v) {
     for (int64_t a = 0; a < n; ++a)
       for (int64_t b = 0; b < n; ++b) {
         double want = alpha * (part == 0 ? std::cos(angle(a, b)) : std::sin(angle(a, b)));
-        if (std::fabs(d.at(a * n + b) - want) > tol * std::fabs(alpha))
+        if (!(std::fabs(d.at(a * n + b) - want) <= tol * std::fabs(alpha))) // NaN: no match
           return false;
       }
     return true;

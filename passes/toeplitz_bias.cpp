@@ -7,20 +7,28 @@
 // its gradient as large again). When every element is f(j - i) the same values fit in a
 // table T of N + M - 1 entries per head: the attention op reads bias_ij = T[j - i + N - 1]
 // (bias_toeplitz), and its backward sums the diagonals into dT.
-// How: the bias subgraph is proven Toeplitz bottom-up. A value is
-//   free     when its two grid dims (the scores' last two) are 1 — per-head slopes,
-//            parameters, scalars — and is reused as is;
-//   Toeplitz when it is index arithmetic a i + b j + c with a = -b (mask_affine's affine
-//            evaluation), an elementwise op / broadcast / leading-dim reshape of free
-//            and Toeplitz values only, or take(x, idx) along x's last axis with a
-//            Toeplitz idx (a learned table looked up by a bucketed distance: T5, DIET,
-//            TUPE; x itself is never rebuilt).
-// Anything else (data of shape [.., N, M], i alone, a reduction) keeps the materialised
-// bias, with a missed remark naming it. The Toeplitz values are rebuilt on the 1-D domain
-// t = j - i + N - 1 in [0, N + M - 1) (the index arithmetic as cj (t - N + 1) + c, every
-// other op the same op on rebuilt operands): each table entry is computed by the very
-// ops that computed the bias elements it stands for, so the values are bit-identical.
+// How: the bias subgraph is re-run on the 1-D domain t = j - i + N - 1 in [0, N + M - 1)
+// with i := N - 1 (a fill) and j := t (an iota), every other op the same op on rebuilt
+// operands, while proving bottom-up that the result depends on (i, j) only through j - i:
+//   free      values whose two grid dims (the scores' last two) are 1 — per-head slopes,
+//             parameters, scalars — are reused as they are;
+//   index     arithmetic ci i + cj j + c (add, sub, neg, mul by a splat, cast, fills
+//             spanning the grid) is tracked symbolically and must be computed exactly:
+//             integral in integer dtypes, dyadic coefficients and values within the
+//             mantissa in f32 / f64 (f16 / bf16 indices are refused) — then its value at
+//             (i, j) is the exact number, so (N - 1, t) reproduces every pair with the same
+//             j - i; (j + 2^24) - (i + 2^24) in f32 is not, and is refused;
+//   Toeplitz  index arithmetic with ci = -cj; a comparison of index values whose
+//             difference is; any elementwise op, broadcast or leading-dim reshape of free
+//             and Toeplitz values (truncating casts, logs, selects: deterministic functions
+//             of exact inputs); take(x, idx) along x's last axis with a Toeplitz idx (a
+//             learned table looked up by a bucketed distance: T5, DIET, TUPE).
+// Anything else (data of shape [.., N, M], i alone, a reduction, inexact index arithmetic)
+// keeps the materialised bias, with a missed remark naming it. Each table entry is thus
+// computed by the same ops, on the same values, as the bias elements it stands for.
+#include <cmath>
 #include <map>
+#include <optional>
 
 #include "ir/cost.h"
 #include "ir/op_registry.h"
@@ -60,86 +68,236 @@ std::vector<int64_t> table_dims(std::vector<int64_t> dims, int64_t len) {
   return dims;
 }
 
-/// Rebuilds Toeplitz values on the 1-D domain; remembers the first obstacle.
+/// The value a splat holds at run time (its attribute converted to its dtype, as `cast`
+/// does), for the exact dtypes the index analysis handles; nullopt otherwise.
+std::optional<double> runtime_splat(const Value* v) {
+  auto s = splat_value(v);
+  if (!s || !std::isfinite(*s))
+    return std::nullopt;
+  switch (v->type.dtype) {
+  case ir::DType::I32:
+  case ir::DType::I64:
+    return std::trunc(*s);
+  case ir::DType::F32:
+    return static_cast<double>(static_cast<float>(*s));
+  case ir::DType::F64:
+    return *s;
+  default:
+    return std::nullopt;
+  }
+}
+
+/// Integers up to this magnitude are exact in `t` (0: not an index dtype).
+double exact_limit(ir::DType t) {
+  switch (t) {
+  case ir::DType::I32:
+    return 0x1p30;
+  case ir::DType::I64:
+    return 0x1p62;
+  case ir::DType::F32:
+    return 0x1p24;
+  case ir::DType::F64:
+    return 0x1p53;
+  default:
+    return 0;
+  }
+}
+
+/// Index arithmetic over the grid: ci i + cj j + c, computed exactly. Dyadic coefficients
+/// (multiples of 2^-kFrac) keep float values exact while |value| 2^kFrac stays below the
+/// dtype's exact limit.
+constexpr double kFrac = 0x1p10;
+
+bool dyadic(double x) {
+  return std::isfinite(x) && std::abs(x) < 0x1p40 && std::floor(x * kFrac) == x * kFrac;
+}
+
+/// What a rebuilt value is: a free value, exact index arithmetic, or a value that depends
+/// on (i, j) only through j - i.
+struct Built {
+  Value* v = nullptr;
+  bool index = false;       ///< exact affine index arithmetic (a below)
+  attention::Affine a;      ///< when index
+};
+
+/// Rebuilds the bias on the 1-D domain t = j - i + N - 1 by re-running its ops with
+/// i := N - 1 and j := t (index values stay exact, so every table entry equals the bias
+/// elements it stands for); remembers the first obstacle.
 class TableBuilder {
 public:
   TableBuilder(Tentative& e, int64_t n, int64_t m) : e_(e), n_(n), m_(m), len_(n + m - 1) {}
 
-  /// `v` over [.., 1, len] (free values as they are), or nullptr with why() set.
-  Value* build(Value* v) {
+  /// `v` over [.., 1, len] (free values as they are); nullopt with why() set.
+  std::optional<Built> build(Value* v) {
     if (is_free(v))
-      return v;
+      return Built{v, false, {}};
     auto it = memo_.find(v);
     if (it != memo_.end())
       return it->second;
-    Value* r = build_uncached(v);
+    std::optional<Built> r = build_uncached(v);
     memo_[v] = r;
     return r;
   }
   const std::string& why() const {
     return why_;
   }
+  /// Whether b's values depend on (i, j) only through j - i.
+  static bool toeplitz(const Built& b) {
+    return !b.index || b.a.ci == -b.a.cj;
+  }
 
 private:
-  Value* fail(std::string why) {
+  std::optional<Built> fail(std::string why) {
     if (why_.empty())
       why_ = std::move(why);
-    return nullptr;
+    return std::nullopt;
   }
 
-  Value* scalar(double x, ir::DType t) {
-    return e_.op(OpKind::Full, {}, {{"shape", std::vector<int64_t>{}}, {"value", x}, {"dtype", t}});
+  /// Largest |ci i + cj j + c| over i < N, j < N + M - 1 (the rebuilt domain).
+  double bound(const attention::Affine& a) const {
+    return std::abs(a.ci) * static_cast<double>(n_ - 1) +
+           std::abs(a.cj) * static_cast<double>(len_ - 1) + std::abs(a.c);
+  }
+  /// Whether ci i + cj j + c is computed exactly in dtype t.
+  bool exact(const attention::Affine& a, ir::DType t) const {
+    if (!dyadic(a.ci) || !dyadic(a.cj) || !dyadic(a.c))
+      return false;
+    bool integral = a.ci == std::floor(a.ci) && a.cj == std::floor(a.cj) && a.c == std::floor(a.c);
+    if (ir::is_float(t))
+      return bound(a) * kFrac < exact_limit(t);
+    return integral && bound(a) < exact_limit(t);
   }
 
-  /// cj (t - (N - 1)) + c over [.., 1, len] in v's dtype: the index expression ci i + cj j
-  /// + c with ci = -cj.
-  Value* index_expr(const Value* v, const attention::Affine& a) {
+  std::optional<Built> not_toeplitz(const Value* v, const attention::Affine& a) {
+    return fail(fmt::format("{} depends on the query and key indices as {:g} i + {:g} j, not "
+                            "through j - i",
+                            label(v), a.ci, a.cj));
+  }
+
+  /// iota over the grid: i -> N - 1 (a [.., 1, 1] fill), j -> t (an iota over [.., 1, len]).
+  std::optional<Built> iota(Value* v, const Node& p) {
+    int64_t r = v->type.shape.rank();
+    auto axis = ir::normalize_axis(p.attrs.i64("axis"), r);
+    if (!axis || *axis < r - 2)
+      return fail(fmt::format("{} counts along a batch or head axis", label(v)));
     ir::DType t = v->type.dtype;
-    if (a.cj == 0)
-      return scalar(a.c, t);
+    if (exact_limit(t) == 0)
+      return fail(fmt::format("{} is an iota of {}", label(v), ir::dtype_name(t)));
     std::vector<int64_t> shape = table_dims(v->type.shape.to_vector(), len_);
-    int64_t axis = static_cast<int64_t>(shape.size()) - 1;
-    Value* r = e_.op(OpKind::Iota, {}, {{"shape", shape}, {"axis", axis}, {"dtype", t}});
-    if (a.cj != 1)
-      r = e_.op(OpKind::Mul, {r, scalar(a.cj, t)});
-    double c = a.c - a.cj * static_cast<double>(n_ - 1);
-    if (c != 0)
-      r = e_.op(OpKind::Add, {r, scalar(c, t)});
-    return r;
+    bool is_j = *axis == r - 1 && v->type.shape.dim(r - 1) > 1;
+    bool is_i = *axis == r - 2 && v->type.shape.dim(r - 2) > 1;
+    if (is_j)
+      return Built{e_.op(OpKind::Iota, {}, {{"shape", shape}, {"axis", r - 1}, {"dtype", t}}),
+                   true, attention::Affine{0, 1, 0}};
+    shape.back() = 1;
+    double value = is_i ? static_cast<double>(n_ - 1) : 0.0;
+    return Built{e_.op(OpKind::Full, {}, {{"shape", shape}, {"value", value}, {"dtype", t}}),
+                 true, attention::Affine{is_i ? 1.0 : 0.0, 0, 0}};
   }
 
-  Value* build_uncached(Value* v) {
-    const Node* p = v->producer;
-    if (auto a = attention::affine_of(v, n_, m_)) {
-      if (a->ci != -a->cj)
-        return fail(fmt::format("{} depends on the query and key indices as {:g} i + {:g} j, "
-                                "not through j - i",
-                                label(v), a->ci, a->cj));
-      return index_expr(v, *a);
+  /// add / sub / neg / mul by a splat / cast of index arithmetic: the affine form, when the
+  /// result stays exact; nullopt when the op is not affine in its index operands.
+  std::optional<attention::Affine> affine(const Node& p, const std::vector<Built>& ops) {
+    auto form = [&](int k) -> std::optional<attention::Affine> {
+      if (ops[static_cast<size_t>(k)].index)
+        return ops[static_cast<size_t>(k)].a;
+      if (auto s = runtime_splat(p.operand(k)))
+        return attention::Affine{0, 0, *s};
+      return std::nullopt;
+    };
+    auto sum = [](attention::Affine x, attention::Affine y, double sy) {
+      return attention::Affine{x.ci + sy * y.ci, x.cj + sy * y.cj, x.c + sy * y.c};
+    };
+    switch (p.op) {
+    case OpKind::Add:
+    case OpKind::Sub: {
+      auto x = form(0), y = form(1);
+      if (!x || !y)
+        return std::nullopt;
+      return sum(*x, *y, p.op == OpKind::Add ? 1.0 : -1.0);
     }
+    case OpKind::Neg:
+      return sum(attention::Affine{}, ops[0].a, -1.0);
+    case OpKind::Mul:
+      for (int k = 0; k < 2; ++k)
+        if (ops[static_cast<size_t>(k)].index && !ops[static_cast<size_t>(1 - k)].index)
+          if (auto s = runtime_splat(p.operand(1 - k)); s && dyadic(*s))
+            return sum(attention::Affine{}, ops[static_cast<size_t>(k)].a, *s);
+      return std::nullopt;
+    case OpKind::Cast: {
+      // Exact values convert exactly when integral (to ints) or within range (to floats).
+      const attention::Affine& a = ops[0].a;
+      bool integral =
+          a.ci == std::floor(a.ci) && a.cj == std::floor(a.cj) && a.c == std::floor(a.c);
+      ir::DType to = p.result(0)->type.dtype;
+      if (ir::is_float(to) ? exact(a, to) : integral && exact(a, to))
+        return a;
+      return std::nullopt;
+    }
+    default:
+      return std::nullopt;
+    }
+  }
+
+  std::optional<Built> build_uncached(Value* v) {
+    const Node* p = v->producer;
     if (!p)
       return fail(fmt::format("{} {} is a graph input that varies over the scores' grid",
                               label(v), v->type.str()));
+    if (p->op == OpKind::Iota)
+      return iota(v, *p);
+    if (auto s = runtime_splat(v)) // a fill spanning the grid: the same fill over the table
+      return Built{e_.op(OpKind::Full, {},
+                         {{"shape", table_dims(v->type.shape.to_vector(), len_)},
+                          {"value", *s},
+                          {"dtype", v->type.dtype}}),
+                   true, attention::Affine{0, 0, *s}};
     const ir::OpDef& d = p->def();
-    std::vector<Value*> ops;
+    std::vector<Built> ops;
+    std::vector<Value*> vals;
     if (d.has(ir::kElementwise)) {
+      bool any_index = false;
       for (Value* x : p->operands) {
-        Value* b = build(x);
+        auto b = build(x);
         if (!b)
-          return nullptr;
-        ops.push_back(b);
+          return std::nullopt;
+        any_index = any_index || b->index;
+        ops.push_back(*b);
+        vals.push_back(b->v);
       }
-      return e_.op(p->op, ops, p->attrs.items());
+      Value* r = e_.op(p->op, vals, p->attrs.items());
+      if (any_index)
+        if (auto a = affine(*p, ops)) {
+          if (exact(*a, v->type.dtype))
+            return Built{r, true, *a};
+          if (a->ci != -a->cj)
+            return fail(fmt::format("{} is index arithmetic that {} does not compute exactly "
+                                    "(values up to {:g})",
+                                    label(v), ir::dtype_name(v->type.dtype), bound(*a)));
+        }
+      // A comparison of exact index values depends on their difference only.
+      bool compare = p->op == OpKind::Lt || p->op == OpKind::Le || p->op == OpKind::Gt ||
+                     p->op == OpKind::Ge || p->op == OpKind::Eq || p->op == OpKind::Ne;
+      if (compare && ops[0].index && ops[1].index &&
+          ops[0].a.ci - ops[1].a.ci == -(ops[0].a.cj - ops[1].a.cj))
+        return Built{r, false, {}};
+      // Any other op of exact values that each depend on j - i only: so does its result.
+      for (size_t k = 0; k < ops.size(); ++k)
+        if (!toeplitz(ops[k]))
+          return not_toeplitz(p->operand(static_cast<int>(k)), ops[k].a);
+      return Built{r, false, {}};
     }
     if (p->op == OpKind::Take) {
       Value* x = p->operand(0);
       auto axis = ir::normalize_axis(p->attrs.i64("axis"), x->type.shape.rank());
       if (!axis || *axis != x->type.shape.rank() - 1)
         return fail(fmt::format("{} looks up an axis other than the table's last", label(v)));
-      Value* idx = build(p->operand(1));
+      auto idx = build(p->operand(1));
       if (!idx)
-        return nullptr;
-      return e_.op(OpKind::Take, {x, idx}, p->attrs.items());
+        return std::nullopt;
+      if (!toeplitz(*idx))
+        return not_toeplitz(p->operand(1), idx->a);
+      return Built{e_.op(OpKind::Take, {x, idx->v}, p->attrs.items()), false, {}};
     }
     if (p->op == OpKind::BroadcastTo || p->op == OpKind::Reshape) {
       Value* x = p->operand(0);
@@ -153,15 +311,28 @@ private:
       if (!grid_kept)
         return fail(fmt::format("{} {} -> {} moves the scores' grid dims", p->def().name,
                                 from.str(), to.str()));
-      Value* b = build(x);
+      auto b = build(x);
       if (!b)
-        return nullptr;
+        return std::nullopt;
       std::vector<int64_t> target = table_dims(to.to_vector(), len_);
-      if (p->op == OpKind::Reshape)
-        return e_.reshape(b, target);
-      if (b->type.shape.rank() > static_cast<int64_t>(target.size()))
-        return fail("a broadcast to a lower rank");
-      return e_.op(OpKind::BroadcastTo, {b}, {{"shape", target}});
+      std::vector<int64_t> have = b->v->type.shape.to_vector();
+      if (p->op == OpKind::BroadcastTo) {
+        if (have.size() > target.size())
+          return fail("a broadcast to a lower rank");
+        // A fill or i over [.., 1, 1] keeps its extents where the target has the table's.
+        size_t off = target.size() - have.size();
+        for (size_t k = 0; k < have.size(); ++k)
+          if (have[k] == 1 && k + off >= target.size() - 2)
+            target[k + off] = 1;
+        Built r = *b;
+        r.v = e_.op(OpKind::BroadcastTo, {b->v}, {{"shape", target}});
+        return r;
+      }
+      if (have.size() >= 2 && have.back() == 1)
+        target.back() = 1; // a [.., 1, 1] value stays one
+      Built r = *b;
+      r.v = e_.reshape(b->v, target);
+      return r;
     }
     return fail(fmt::format("{} ({}) is not elementwise index arithmetic", label(v), d.name));
   }
@@ -175,7 +346,7 @@ private:
 
   Tentative& e_;
   int64_t n_, m_, len_;
-  std::map<Value*, Value*> memo_;
+  std::map<Value*, std::optional<Built>> memo_;
   std::string why_;
 };
 
@@ -201,7 +372,14 @@ public:
       return Outcome::no_match();
     Tentative e(ctx.graph(), att);
     TableBuilder tb(e, n, m);
-    Value* t = tb.build(bias);
+    std::optional<Built> built = tb.build(bias);
+    if (built && !TableBuilder::toeplitz(*built)) {
+      e.discard();
+      return Outcome::missed(fmt::format("bias {} kept materialised: it depends on the query "
+                                         "and key indices as {:g} i + {:g} j, not through j - i",
+                                         bias->type.str(), built->a.ci, built->a.cj));
+    }
+    Value* t = built ? built->v : nullptr;
     if (!t || e.failed()) {
       std::string why = t ? e.error() : tb.why();
       e.discard();

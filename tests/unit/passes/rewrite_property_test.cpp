@@ -40,7 +40,7 @@ const RegisteredRewrite kRewrites[] = {
     {"long-conv,dce", "tests/lit/passes/long_conv.tir", 3},
     {"split-k,dce", "tests/lit/passes/split_k.tir", 2},
     {"decay-scan,dce", "tests/lit/passes/decay_scan.tir", 13},
-    {"toeplitz-bias,dce", "tests/lit/passes/toeplitz_bias.tir", 5},
+    {"toeplitz-bias,dce", "tests/lit/passes/toeplitz_bias.tir", 8},
     {"dft-matmul,cse,dce", "tests/lit/passes/dft_matmul.tir", 4, "dft-matmul.force=1"},
 };
 
