@@ -6,11 +6,13 @@ is that case's alone): tevo JIT and tevo AOT (tevo-bench), PyTorch (torch_bench.
 oneDNN alone (sgemm cases), and the f64 reference interpreter where it finishes in
 reasonable time (one run, single-threaded, with a tevo-vs-interpreter check). The
 machine's FMA peak and copy bandwidth are measured in the same run. Prints one table,
-writes bench/results/<YYYY-MM-DD>.json and, with --update-docs, docs/PERFORMANCE.md.
+writes bench/results/<YYYY-MM-DD>.json (never over an existing file: -2, -3, ... are
+appended) and, with --update-docs, docs/PERFORMANCE.md.
 
 Two suites: "issue4" (the cases above) and "variants" (issue 5: linear attention, causal
 softmax attention and long convolution over a sweep of N; run_variants.py), both by
-default; --suite selects one (its JSON is then <date>-<suite>.json, and --update-docs
+default; --suite selects one (its JSON is then <date>-<suite>.json, with the families
+appended when --variant-families picks some: <date>-variants-alibi.json; --update-docs
 rewrites only that suite's part of docs/PERFORMANCE.md).
 """
 import argparse
@@ -480,7 +482,13 @@ def main():
                                          max_runs=a.max_runs, budget_s=a.budget,
                                          rounds=a.variant_rounds)))
     os.makedirs(a.results, exist_ok=True)
-    out = os.path.join(a.results, f"{date}.json" if a.suite == "all" else f"{date}-{a.suite}.json")
+    # <date>[-<suite>][-<families>].json, never over an earlier run's file (-2, -3, ...).
+    stem = date if a.suite == "all" else f"{date}-{a.suite}"
+    if a.suite == "variants" and set(a.variant_families) != set(run_variants.FAMILIES):
+        stem += "-" + "-".join(a.variant_families)
+    out, k = os.path.join(a.results, stem + ".json"), 2
+    while os.path.exists(out):
+        out, k = os.path.join(a.results, f"{stem}-{k}.json"), k + 1
     with open(out + ".tmp", "w") as f:
         json.dump(doc, f, indent=1)
     os.replace(out + ".tmp", out)
