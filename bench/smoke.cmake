@@ -51,7 +51,13 @@ execute_process(COMMAND ${BENCH} --system=jit --case=alibi-naive-h2-n128 ${once}
 if(NOT rc EQUAL 0 OR NOT out MATCHES "\"nxn_buffers\": [1-9]")
   message(FATAL_ERROR "alibi without toeplitz-bias: no N x N bias buffer in the plan: ${out}")
 endif()
-# run.py's variant suite end to end (tevo systems only): sweep, skips, table, JSON.
+# run.py's variant suite end to end (tevo systems only): sweep, skips, table, JSON (into
+# an emptied scratch dir: run.py never overwrites a results file, it numbers the next).
+if(NOT OUT)
+  message(FATAL_ERROR "smoke.cmake: MODE=variants needs -DOUT=<scratch dir>")
+endif()
+file(REMOVE_RECURSE ${OUT})
+file(MAKE_DIRECTORY ${OUT})
 execute_process(COMMAND ${PYTHON} ${CMAKE_CURRENT_LIST_DIR}/run.py --build=${BUILD}
                 --suite=variants --variant-n=64,128 --threads=1 --no-torch --results=${OUT}
                 --variant-warmup=0 --variant-min-runs=1 --max-runs=1 --budget=0
