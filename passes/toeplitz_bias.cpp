@@ -125,7 +125,7 @@ struct Built {
 /// elements it stands for); remembers the first obstacle.
 class TableBuilder {
 public:
-  TableBuilder(Tentative& e, int64_t n, int64_t m) : e_(e), n_(n), m_(m), len_(n + m - 1) {}
+  TableBuilder(Tentative& e, int64_t n, int64_t m) : e_(e), n_(n), len_(n + m - 1) {}
 
   /// `v` over [.., 1, len] (free values as they are); nullopt with why() set.
   std::optional<Built> build(Value* v) {
@@ -195,8 +195,9 @@ private:
                  true, attention::Affine{is_i ? 1.0 : 0.0, 0, 0}};
   }
 
-  /// add / sub / neg / mul by a splat / cast of index arithmetic: the affine form, when the
-  /// result stays exact; nullopt when the op is not affine in its index operands.
+  /// add / sub / neg / mul by a splat / cast of index arithmetic: the affine form (the
+  /// caller checks that the result dtype computes it exactly); nullopt when the op is not
+  /// affine in its index operands.
   std::optional<attention::Affine> affine(const Node& p, const std::vector<Built>& ops) {
     auto form = [&](int k) -> std::optional<attention::Affine> {
       if (ops[static_cast<size_t>(k)].index)
@@ -224,16 +225,8 @@ private:
           if (auto s = runtime_splat(p.operand(1 - k)); s && dyadic(*s))
             return sum(attention::Affine{}, ops[static_cast<size_t>(k)].a, *s);
       return std::nullopt;
-    case OpKind::Cast: {
-      // Exact values convert exactly when integral (to ints) or within range (to floats).
-      const attention::Affine& a = ops[0].a;
-      bool integral =
-          a.ci == std::floor(a.ci) && a.cj == std::floor(a.cj) && a.c == std::floor(a.c);
-      ir::DType to = p.result(0)->type.dtype;
-      if (ir::is_float(to) ? exact(a, to) : integral && exact(a, to))
-        return a;
-      return std::nullopt;
-    }
+    case OpKind::Cast: // the same number, if the result dtype holds it exactly (checked)
+      return ops[0].a;
     default:
       return std::nullopt;
     }
@@ -345,7 +338,7 @@ private:
   }
 
   Tentative& e_;
-  int64_t n_, m_, len_;
+  int64_t n_, len_;
   std::map<Value*, std::optional<Built>> memo_;
   std::string why_;
 };

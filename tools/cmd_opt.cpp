@@ -2,6 +2,7 @@
 //
 // The final IR goes to standard output (or -o); IR dumps, timings and statistics go to
 // standard error, so `tevo opt ... 2>&1 | FileCheck` sees both.
+#include <algorithm>
 #include <iostream>
 
 #include "ir/cost.h"
@@ -64,6 +65,14 @@ int run_opt(const Parsed& p) {
     opts.pass_options[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
   auto pm = passes::PassManager::parse(p.get("passes", "default"), opts).take();
+  // An option is named after its pass: one for a pass the pipeline does not run is a typo.
+  std::vector<std::string> run = pm.pipeline();
+  for (const auto& [name, value] : opts.pass_options) {
+    std::string pass = name.substr(0, name.find('.'));
+    if (std::find(run.begin(), run.end(), pass) == run.end())
+      throw ir::Error(ir::make_diag("--pass-option {}: no pass '{}' in the pipeline ({})", name,
+                                    pass, fmt::join(run, ",")));
+  }
 
   auto mods = load_modules(p);
   std::string out;

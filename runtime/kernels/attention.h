@@ -4,7 +4,7 @@
 // Both kernels tile the scores: a query tile meets key tiles (sizes below); only one tile
 // of scores per thread exists (the workspace), never N x M. Tiles the mask attribute
 // removes are never visited; tiles a keep operand leaves empty are skipped after a scan
-// of their bytes (attn::keep_tile).
+// of the operand once per distinct mask (attn::KeepMap).
 // Tile products run through oneDNN's dnnl_sgemm (f32; it dispatches to AVX2/AVX-512 at
 // run time) or plain loops (f64); the row-wise softmax work uses AVX2 when the CPU has it.
 #pragma once

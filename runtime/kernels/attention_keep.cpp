@@ -58,14 +58,24 @@ KeepMap::KeepMap(const uint8_t* keep,
   auto* bases = reinterpret_cast<int64_t*>(ws);
   auto* mask_of = reinterpret_cast<int32_t*>(ws + align64(heads * 8));
   uint8_t* states = ws + align64(heads * 8) + align64(heads * 4);
-  // Distinct masks by their base offset (a broadcast keep has one for every (b, h)).
-  int64_t distinct = 0;
+  // Distinct masks: (b, h)'s coordinates along the dims the view does not broadcast
+  // (stride != 0) as one mixed-radix number; a keep broadcast over heads is one mask.
+  int64_t distinct = 1;
   for (int64_t bh = 0; bh < heads; ++bh) {
-    int64_t base = v.base(bh / g.hq, bh % g.hq), at = 0;
-    while (at < distinct && bases[at] != base)
-      ++at;
-    if (at == distinct)
-      bases[distinct++] = base;
+    int64_t b = bh / g.hq, h = bh % g.hq, at = 0, radix = 1;
+    for (size_t t = v.bdims.size(); t-- > 0;) {
+      if (v.bstr[t] != 0) {
+        at += (b % v.bdims[t]) * radix;
+        radix *= v.bdims[t];
+      }
+      b /= v.bdims[t];
+    }
+    if (v.hs != 0) {
+      at += h * radix;
+      radix *= g.hq;
+    }
+    distinct = radix;
+    bases[at] = v.base(bh / g.hq, h);
     mask_of[bh] = static_cast<int32_t>(at);
   }
   const int64_t units = distinct * rblocks_;

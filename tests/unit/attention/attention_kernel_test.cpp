@@ -289,6 +289,17 @@ TEST_CASE("attention kernel: data masks skip empty tiles (block-local, dilated, 
   });
   check_against_interpreter(heads, 703, head1_empty);
   check_against_interpreter(heads.with_grad(false), 704, head1_empty);
+  // One mask per batch item (broadcast over heads): item 0 keeps keys < 100, item 1 all.
+  const int64_t m = 300;
+  Shape4 per_item = sh({2}, 2, 1, m, m, 4, 4).with_keep({2, 1, m, m});
+  auto items = [m](std::vector<interp::Array>& ins) {
+    for (int64_t b = 0; b < 2; ++b)
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < m; ++j)
+          ins[3][(b * m + i) * m + j] = b == 1 || j < 100 ? 1 : 0;
+  };
+  check_against_interpreter(per_item, 705, items);
+  check_against_interpreter(per_item.with_grad(true), 706, items);
 }
 
 TEST_CASE("attention kernel: large scores (|s| ~ 1e3) stay finite and accurate") {
