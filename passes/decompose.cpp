@@ -13,7 +13,11 @@
 // Every new node gets the original node's location; names derive from its scoped name:
 // the node standing for the original result keeps that name, the others get
 // "<name>.<op>" (the printer makes repeats unique).
-// Statistics: decompose.expanded, decompose.reductions-normalized.
+// A matrix-vector product (a float matmul whose result has one column) becomes a multiply
+// and a row sum: a reduction the fusion pass can put in the loop group of its left
+// operand's producer (linear attention's normaliser phi(Q) sum(phi(K)) fuses with phi(Q)),
+// where a library call would read the operand once more.
+// Statistics: decompose.expanded, decompose.reductions-normalized, decompose.matvecs.
 #include "ir/builder.h"
 #include "ir/op_def.h"
 #include "passes/pass.h"
@@ -73,6 +77,29 @@ std::optional<std::vector<Value*>> normalize_reduction(ir::Builder& b, const Nod
   return std::vector<Value*>{r};
 }
 
+/// a [*, N, m] x b [*, m, 1] (f32/f64) as sum(a * b^T, last axis); nullopt otherwise.
+std::optional<std::vector<Value*>> matvec_as_reduction(ir::Builder& b, const Node& n) {
+  Value* x = n.operand(0);
+  Value* v = n.operand(1);
+  const ir::TensorType& out = n.result(0)->type;
+  int64_t r = v->type.shape.rank();
+  if ((out.dtype != ir::DType::F32 && out.dtype != ir::DType::F64) || r < 2 ||
+      x->type.shape.rank() < 2 || v->type.shape.dim(r - 1) != 1)
+    return std::nullopt;
+  std::vector<int64_t> perm;
+  for (int64_t i = 0; i < r; ++i)
+    perm.push_back(i);
+  std::swap(perm[static_cast<size_t>(r - 2)], perm[static_cast<size_t>(r - 1)]);
+  Value* vt = b.op(OpKind::Transpose, {v}, {{"perm", ir::Attr(perm)}}, n.loc);
+  Value* p = b.op(OpKind::Mul, {x, vt}, {}, n.loc);
+  Value* s = b.op(OpKind::Sum, {p},
+                  {{"axes", ir::Attr(std::vector<int64_t>{-1})}, {"keepdims", ir::Attr(true)}},
+                  n.loc);
+  if (!(s->type == out))
+    s = b.op(OpKind::Reshape, {s}, {{"shape", ir::Attr(out.shape.to_vector())}}, n.loc);
+  return std::vector<Value*>{s};
+}
+
 /// Gives the nodes at [first, first + count) the location of `orig` and names derived
 /// from its scoped name.
 void stamp(
@@ -96,7 +123,7 @@ class Decompose final : public Pass {
 public:
   PassResult run(ir::Graph& g, PassContext& ctx) override {
     Rewriter rw(g);
-    int64_t expanded = 0, normalized = 0;
+    int64_t expanded = 0, normalized = 0, matvecs = 0;
     size_t i = 0;
     while (i < g.nodes().size()) {
       Node& n = *g.nodes()[i];
@@ -115,6 +142,9 @@ public:
       } else if (plain_reduction(n)) {
         with = normalize_reduction(b, n);
         normalized += with ? 1 : 0;
+      } else if (n.op == OpKind::Matmul) {
+        with = matvec_as_reduction(b, n);
+        matvecs += with ? 1 : 0;
       }
       if (!with) {
         ++i;
@@ -127,6 +157,7 @@ public:
     rw.commit();
     ctx.stat("decompose.expanded") += expanded;
     ctx.stat("decompose.reductions-normalized") += normalized;
+    ctx.stat("decompose.matvecs") += matvecs;
     return {rw.changed()};
   }
 };

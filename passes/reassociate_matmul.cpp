@@ -10,8 +10,10 @@
 //  - right-product, rooted at the inner product S = matmul(A, B). Every use of S must
 //    reach, through row scalings only (x * r, x / r, -x, with r constant along the last
 //    axis: the normaliser 1/rowsum, a scalar temperature), either the left operand of a
-//    matmul (-> A (B C), scalings applied after) or a sum/mean over the last axis (->
-//    A sum(B) : the normaliser). Then S and everything N x N is dead after the rewrite.
+//    matmul (-> A (B C)) or a sum/mean over the last axis (-> A sum(B): the normaliser).
+//    The scalings apply to A when A is no larger than the result (rows of A are rows of
+//    S: phi(Q), the normaliser and the division fuse into one kernel), else to the
+//    result. Then S and everything N x N is dead after the rewrite.
 //    The normaliser is A sum(B) on its own, not a ones column appended to C (one product
 //    A (B [C | 1]) sliced into numerator and denominator): a width of d + 1 misaligns both
 //    products and every row of the elementwise kernels around them (measured ~25% slower
@@ -187,6 +189,36 @@ Value* rescale(Tentative& t, const Node& before, Value* x, const std::vector<Sca
     x = t.op_before(before, s.op, std::move(ops), {});
   }
   return x;
+}
+
+/// Whether every scaling in `scalings` applied to `a` (in place of the product) keeps a's
+/// type: its other operand broadcasts against a without growing it.
+bool scales_in_place(const std::vector<Scaling>& scalings, const Value* a,
+                     const std::unordered_map<const Value*, Value*>& subst) {
+  for (const Scaling& sc : scalings) {
+    if (sc.node->op == OpKind::Neg)
+      continue;
+    const Value* other = sc.node->operand(1 - sc.chain);
+    auto it = subst.find(other);
+    if (it != subst.end())
+      other = it->second;
+    auto b = ir::broadcast_shapes(other->type.shape, a->type.shape);
+    if (!b || !(*b == a->type.shape) || other->type.dtype != a->type.dtype)
+      return false;
+  }
+  return true;
+}
+
+/// A (B C) scaled by `scalings`: the row scalings move onto A when A is no larger than
+/// the result (rows of A are rows of the product), else they scale the result. On A they
+/// fuse with A's producer and the normaliser in one loop group (phi(Q), its row sums and
+/// the division in one pass over Q), and the product's result needs no pass of its own.
+Value* scaled_left(Tentative& t, const Node& U, Value* A, const std::vector<Scaling>& scalings,
+                   const std::unordered_map<const Value*, Value*>& subst) {
+  if (scalings.empty() || A->type.numel() > U.result(0)->type.numel() ||
+      !scales_in_place(scalings, A, subst))
+    return nullptr;
+  return rescale(t, U, A, scalings, subst);
 }
 
 // ---- the causal (tril-masked) forms ----
@@ -384,13 +416,16 @@ private:
       Node& U = *u.node;
       Value* C = U.operand(1);
       Value* x = nullptr;
+      Value* sa = scaled_left(t, U, A, u.scalings, subst);
+      Value* a = sa ? sa : A;
       if (u.causal) {
-        x = chunked_causal_product(t, U, A, B, C, chunk);
+        x = chunked_causal_product(t, U, a, B, C, chunk);
       } else {
         Value* bc = t.op_before(U, OpKind::Matmul, {B, C}, {});
-        x = bc ? t.op_before(U, OpKind::Matmul, {A, bc}, {}) : nullptr;
+        x = bc ? t.op_before(U, OpKind::Matmul, {a, bc}, {}) : nullptr;
       }
-      x = rescale(t, U, x, u.scalings, subst);
+      if (!sa)
+        x = rescale(t, U, x, u.scalings, subst);
       if (!x || !(x->type == U.result(0)->type)) {
         t.fail("the reassociated form does not have the original type");
         return;

@@ -153,7 +153,8 @@ std::unique_ptr<ir::Graph> prepare(const ir::Graph& g, const CompileOptions& opt
   std::unique_ptr<ir::Graph> work = g.clone();
   std::string pipeline = opts.pipeline == "default" ? std::string(passes::kDefaultPipeline)
                                                     : opts.pipeline;
-  pipeline += pipeline.empty() ? "split-k,decompose,fuse" : ",split-k,decompose,fuse";
+  pipeline += pipeline.empty() ? "split-k,decompose,split-reduce,fuse"
+                               : ",split-k,decompose,split-reduce,fuse";
   auto pm = passes::PassManager::parse(pipeline, opts.pipeline_options);
   if (!pm)
     throw ir::Error(pm.error());

@@ -17,7 +17,11 @@
 
 #include "backends/cpu/emit_eval.h"
 #include "backends/cpu/emit_loops.h"
+#include "ir/cost.h"
 #include "ir/op_def.h"
+
+#include <algorithm>
+#include <set>
 
 namespace tevo::cpu {
 
@@ -380,25 +384,58 @@ private:
     llvm::AllocaInst* row;
   };
 
-  /// The row array for reduction operand `v` when caching it pays: a computed float value
-  /// that depends on an earlier reduction (so recomputing it repeats that chain), has
-  /// another use, and whose row fits in 32 KB of stack. nullptr: recompute.
-  llvm::AllocaInst* row_cache_for(const ir::Value* v, int64_t red) {
-    if (v->is_input() || last_.at(v) < 0 || !ir::is_float(v->type.dtype))
-      return nullptr;
-    llvm::Type* ty = compute_type(b_.getContext(), v->type.dtype);
-    int64_t bytes = red * static_cast<int64_t>(ty->getPrimitiveSizeInBits() / 8);
-    if (red <= 1 || bytes > 32 * 1024)
-      return nullptr;
-    int uses = 0;
+  /// Whether recomputing v in a later loop repeats work worth a store and a load: v
+  /// depends on an earlier reduction (softmax's exp(x - max)), or a transcendental lies on
+  /// its path from the group's inputs (linear attention's phi(Q), summed against the
+  /// normaliser and then divided by it).
+  bool costly(const ir::Value* v, std::map<const ir::Value*, bool>& memo) const {
+    if (v->is_input() || !v->producer)
+      return false;
+    if (auto it = memo.find(v); it != memo.end())
+      return it->second;
+    bool c = last_.at(v) >= 0 || ir::node_cost(*v->producer).transcendentals > 0;
+    for (const ir::Value* x : v->producer->operands)
+      c = c || costly(x, memo);
+    memo[v] = c;
+    return c;
+  }
+
+  /// The values of reduction operand `v`'s computation (v and its ancestors in the body)
+  /// that a row array should keep for the later loops of the row: D-shaped floats, used
+  /// more than once, costly to recompute, not kept already, each row within 32 KB of stack.
+  std::vector<const ir::Value*> row_cache_candidates(const ir::Value* v, int64_t red,
+                                                     const std::vector<RowCache>& cached) {
+    std::vector<const ir::Value*> out;
+    if (red <= 1)
+      return out;
+    std::map<const ir::Value*, int> uses;
     for (const auto& np : body_.nodes())
       for (const ir::Value* x : np->operands)
-        uses += x == v;
+        ++uses[x];
     for (const ir::Value* x : body_.outputs)
-      uses += x == v;
-    if (uses < 2)
-      return nullptr;
-    return chunk_array(ty, red, "row");
+      ++uses[x];
+    std::map<const ir::Value*, bool> memo;
+    std::vector<const ir::Value*> work{v};
+    std::set<const ir::Value*> seen;
+    while (!work.empty()) {
+      const ir::Value* x = work.back();
+      work.pop_back();
+      if (x->is_input() || !x->producer || !seen.insert(x).second)
+        continue;
+      bool kept = std::any_of(cached.begin(), cached.end(),
+                              [&](const RowCache& c) { return c.v == x; });
+      if (kept)
+        continue; // loaded, not recomputed: nothing behind it runs again
+      int64_t bytes =
+          red * static_cast<int64_t>(
+                    compute_type(b_.getContext(), x->type.dtype)->getPrimitiveSizeInBits() / 8);
+      if (ir::is_float(x->type.dtype) && x->type.shape.to_vector() == s_.d && uses[x] >= 2 &&
+          bytes <= 32 * 1024 && costly(x, memo))
+        out.push_back(x);
+      for (const ir::Value* y : x->producer->operands)
+        work.push_back(y);
+    }
+    return out;
   }
 
   /// Row-major position of R loop variables `rv` within R.
@@ -448,9 +485,11 @@ private:
       reuse_cached(cached, idx, rv);
       llvm::Value* v = e_->emit(rn.operand(0), idx);
       b_.CreateStore(combine(b_, rn.op, t, b_.CreateLoad(ty, acc), v), acc);
-      if (llvm::AllocaInst* row = row_cache_for(rn.operand(0), red)) {
-        b_.CreateStore(v, b_.CreateInBoundsGEP(v->getType(), row, flat_reduced(rv)));
-        cached.push_back({rn.operand(0), row});
+      for (const ir::Value* c : row_cache_candidates(rn.operand(0), red, cached)) {
+        llvm::Value* x = e_->emit(c, idx); // memoised: computed for v above
+        llvm::AllocaInst* row = chunk_array(x->getType(), red, "row");
+        b_.CreateStore(x, b_.CreateInBoundsGEP(x->getType(), row, flat_reduced(rv)));
+        cached.push_back({c, row});
       }
       nest.close_all();
       e_->set_reduced(&rn, b_.CreateLoad(ty, acc), is_keep_shaped(rn.result()) ? keep : o);

@@ -67,6 +67,37 @@ bool post_op(const Node& u, const Value* v) {
          fast_binary_broadcast(other->type.shape, v->type.shape);
 }
 
+/// Bytes a reduce group may sweep once per parallel iteration and sweep again to store the
+/// D-shaped values that depend on its reductions (the data is still in L2 the second time).
+constexpr int64_t kResweepBytes = int64_t{1} << 20;
+
+/// Whether a reduce group re-reads more than kResweepBytes per parallel iteration: it has
+/// D-shaped values depending on a reduction (a second loop over R), and R times the run the
+/// code generator keeps per iteration (a chunk of up to 64 columns when the innermost
+/// non-unit dim is kept, one element in row order) is large. A softmax row re-reads
+/// kilobytes; phi(K) column sums followed by phi(Q) * sums would sweep all of K twice.
+bool resweeps_memory(const LoopGroupInfo& info) {
+  if (!info.reduce)
+    return false;
+  bool domain_dependent = std::any_of(info.dependent.begin(), info.dependent.end(),
+                                      [](const auto& kv) { return kv.second == Role::Domain; });
+  if (!domain_dependent)
+    return false;
+  const ir::Shape& d = info.domain;
+  int64_t reduced = 1, run = 1;
+  for (int64_t a : info.axes)
+    reduced *= d.dim(a);
+  for (int64_t i = d.rank(); i-- > 0;) {
+    if (std::find(info.axes.begin(), info.axes.end(), i) != info.axes.end())
+      break;
+    if (d.dim(i) != 1) {
+      run = std::min<int64_t>(d.dim(i), 64);
+      break;
+    }
+  }
+  return reduced * run * 4 > kResweepBytes;
+}
+
 /// A rank-0 `full`: the scale of an eltwise post-op when a library group uses it.
 bool scalar_full(const Value* v) {
   return v->producer && v->producer->op == OpKind::Full && v->type.shape.rank() == 0;
@@ -288,7 +319,8 @@ private:
       ns.push_back(&node(m));
     std::vector<const Value*> rs = results_of(ms, p, c);
     auto info = analyze_loop_group(ns, rs);
-    if (!info.ok() || recomputes(ns, *info) || path_through_other(p, c))
+    if (!info.ok() || recomputes(ns, *info) || resweeps_memory(*info) ||
+        path_through_other(p, c))
       return false;
     for (int m : p_.members[static_cast<size_t>(p)])
       p_.unit_of[static_cast<size_t>(m)] = c;

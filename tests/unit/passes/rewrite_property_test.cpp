@@ -39,6 +39,7 @@ const RegisteredRewrite kRewrites[] = {
     {"fuse-attention,dce", "tests/lit/passes/fuse_attention.tir", 5},
     {"long-conv,dce", "tests/lit/passes/long_conv.tir", 3},
     {"split-k,dce", "tests/lit/passes/split_k.tir", 2},
+    {"split-reduce,dce", "tests/lit/passes/split_reduce.tir", 3},
     {"decay-scan,dce", "tests/lit/passes/decay_scan.tir", 13},
     {"toeplitz-bias,dce", "tests/lit/passes/toeplitz_bias.tir", 8},
     {"dft-matmul,cse,dce", "tests/lit/passes/dft_matmul.tir", 4, "dft-matmul.force=1"},
