@@ -253,22 +253,98 @@ Placed matmul_operand(Lowerer& L, const ir::Value* v, const std::vector<const ir
   return library_operand(L, v, chain, matmul_layout_fast, origin);
 }
 
+/// Whether dims [0, r - 2] of `l` (the batch dims and the rows) step like one dim: each
+/// stride is the next one's times its extent (extent-1 dims do not matter).
+bool rows_collapse(const Layout& l) {
+  int64_t r = l.rank(), step = l.strides[at(r - 2)] * l.dims[at(r - 2)];
+  for (int64_t i = r - 3; i >= 0; --i) {
+    if (l.dims[at(i)] == 1)
+      continue;
+    if (l.strides[at(i)] != step)
+      return false;
+    step *= l.dims[at(i)];
+  }
+  return true;
+}
+
+/// [*, M, X] as [numel(*) M, X] (rows_collapse(l) holds), or as [1, X] when `broadcast`.
+Layout collapse_rows(const Layout& l, bool broadcast) {
+  int64_t r = l.rank(), rows = 1;
+  for (int64_t i = 0; i < r - 1; ++i)
+    rows *= l.dims[at(i)];
+  Layout out;
+  out.dims = {broadcast ? 1 : rows, l.dims[at(r - 1)]};
+  out.strides = {l.strides[at(r - 2)], l.strides[at(r - 1)]};
+  out.offset = l.offset;
+  if (out.dims[0] == 1)
+    out.strides[0] = out.dims[1] * std::max<int64_t>(1, out.strides[1]);
+  return out;
+}
+
+/// Folds the batch dims into the rows when b broadcasts every batch dim: [*, M, K] x
+/// [K, N] runs as one [B M, K] x [K, N] GEMM instead of B GEMMs of M rows (a linear
+/// layer over [batch, sequence, features]; oneDNN blocks a long M far better). Needs a,
+/// c and every binary post-op source to step over batch and rows as one dim (a source may
+/// instead broadcast over all of them: a per-column bias). Layouts are oneDNN's
+/// (onednn_layout); false leaves them alone.
+bool fold_batch_into_rows(Layout& a, Layout& b, Layout& c, std::vector<Layout*>& srcs) {
+  int64_t r = c.rank();
+  if (r < 3)
+    return false;
+  for (int64_t i = 0; i < r - 2; ++i)
+    if (b.dims[at(i)] != 1 || a.dims[at(i)] != c.dims[at(i)])
+      return false;
+  if (!rows_collapse(a) || !rows_collapse(c))
+    return false;
+  std::vector<bool> bcast;
+  for (const Layout* s : srcs) {
+    bool all_one = true, same = true;
+    for (int64_t i = 0; i < r - 1; ++i) {
+      all_one = all_one && s->dims[at(i)] == 1;
+      same = same && s->dims[at(i)] == c.dims[at(i)];
+    }
+    if (!all_one && !(same && rows_collapse(*s)))
+      return false;
+    bcast.push_back(all_one);
+  }
+  a = collapse_rows(a, false);
+  Layout b2;
+  b2.dims = {b.dims[at(r - 2)], b.dims[at(r - 1)]};
+  b2.strides = {b.strides[at(r - 2)], b.strides[at(r - 1)]};
+  b2.offset = b.offset;
+  b = b2;
+  c = collapse_rows(c, false);
+  for (size_t i = 0; i < srcs.size(); ++i)
+    *srcs[i] = collapse_rows(*srcs[i], bcast[i]);
+  return true;
+}
+
 /// Emits the MatmulStep for a x b -> result (placed), with `post` ops.
 void emit_matmul(Lowerer& L, const Placed& a, const Placed& b, const ir::Value* result,
                  std::vector<rt::PostOp> post, const std::vector<Placed>& post_src,
                  const ir::Node& origin) {
   int64_t rank = result->type.shape.rank();
   rt::MatmulStep m;
-  m.a = with_layout(L, a, onednn_layout(a.layout, rank, rank - 2));
-  m.b = with_layout(L, b, onednn_layout(b.layout, rank, rank - 2));
+  Layout la = onednn_layout(a.layout, rank, rank - 2);
+  Layout lb = onednn_layout(b.layout, rank, rank - 2);
   Placed c = L.place_result(result);
-  m.c = L.desc(c);
+  Layout lc = c.layout;
+  std::vector<Layout> ls(post.size());
+  std::vector<Layout*> binary;
+  for (size_t i = 0; i < post.size(); ++i)
+    if (post[i].kind == rt::PostOp::Kind::Binary) {
+      ls[i] = onednn_layout(post_src[i].layout, rank, rank);
+      binary.push_back(&ls[i]);
+    }
+  fold_batch_into_rows(la, lb, lc, binary);
+  m.a = with_layout(L, a, la);
+  m.b = with_layout(L, b, lb);
+  m.c = with_layout(L, c, lc);
   std::vector<int32_t> touched{a.buffer, b.buffer};
   for (size_t i = 0; i < post.size(); ++i)
     if (post[i].kind == rt::PostOp::Kind::Binary) {
-      const Placed& s = post_src[i];
-      post[i].src1 = with_layout(L, s, onednn_layout(s.layout, rank, rank));
-      touched.push_back(s.buffer);
+      post[i].src1 = with_layout(L, post_src[i], ls[i]);
+      touched.push_back(post_src[i].buffer);
     }
   touched.push_back(c.buffer);
   m.post_ops = std::move(post);

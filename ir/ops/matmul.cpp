@@ -97,6 +97,35 @@ Value* transpose_last2(VjpCtx& c, Value* v) {
   return c.op(OpKind::Transpose, {v}, {{"perm", swap_last_two_perm(v->type.shape.rank())}});
 }
 
+/// db for b [1.., K, N] shared by every batch element of a [*, M, K] (a linear layer's
+/// weight): sum over the batch of a^T dy is one product over the batch and rows together,
+/// reshape(a, [B M, K])^T reshape(dy, [B M, N]), instead of B products and a sum over
+/// [B, K, N]. nullptr when b has batch extents > 1 or a does not cover dy's batch.
+Value* shared_rhs_grad(VjpCtx& c, Value* a, Value* b, Value* dy) {
+  const Shape& as = a->type.shape;
+  const Shape& bs = b->type.shape;
+  const Shape& ys = dy->type.shape;
+  int64_t ra = as.rank(), rb = bs.rank(), ry = ys.rank();
+  if (ra < 3 || ry != ra)
+    return nullptr;
+  for (int64_t i = 0; i < rb - 2; ++i)
+    if (bs.dim(i) != 1)
+      return nullptr;
+  int64_t rows = 1;
+  for (int64_t i = 0; i < ra - 1; ++i) {
+    if (i < ra - 2 && as.dim(i) != ys.dim(i))
+      return nullptr;
+    rows *= as.dim(i);
+  }
+  int64_t k = as.dim(ra - 1), n = ys.dim(ry - 1);
+  Value* a2 = c.op(OpKind::Reshape, {a}, {{"shape", std::vector<int64_t>{rows, k}}});
+  Value* y2 = c.op(OpKind::Reshape, {dy}, {{"shape", std::vector<int64_t>{rows, n}}});
+  Value* g = c.op(OpKind::Matmul, {transpose_last2(c, a2), y2});
+  if (!(g->type.shape == bs))
+    g = c.op(OpKind::Reshape, {g}, {{"shape", bs.to_vector()}});
+  return g;
+}
+
 } // namespace
 } // namespace tevo::ir::ops
 
@@ -113,7 +142,8 @@ OpDef def_Matmul() {
   o.eval = eval_matmul;
   o.cost = cost_matmul;
   // da = dy b^T and db = a^T dy per batch element; each is then summed over the batch
-  // dims along which its operand was broadcast.
+  // dims along which its operand was broadcast (db of a b shared by the whole batch as one
+  // product over batch and rows: shared_rhs_grad).
   o.vjp = [](VjpCtx& c) -> std::vector<Value*> {
     Value* a = c.x(0);
     Value* b = c.x(1);
@@ -121,8 +151,11 @@ OpDef def_Matmul() {
     Value* db = nullptr;
     if (c.needs(0))
       da = c.unbroadcast(c.op(OpKind::Matmul, {c.dy(), transpose_last2(c, b)}), a->type);
-    if (c.needs(1))
-      db = c.unbroadcast(c.op(OpKind::Matmul, {transpose_last2(c, a), c.dy()}), b->type);
+    if (c.needs(1)) {
+      db = shared_rhs_grad(c, a, b, c.dy());
+      if (!db)
+        db = c.unbroadcast(c.op(OpKind::Matmul, {transpose_last2(c, a), c.dy()}), b->type);
+    }
     return {da, db};
   };
   return o;

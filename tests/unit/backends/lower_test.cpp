@@ -255,19 +255,45 @@ func @f(%x: f32[2,4,8], %w: f32[16,8], %bias: f32[16]) -> f32[2,4,16] {
   const rt::Plan& p = low.plan;
   REQUIRE_EQ(p.steps.size(), 1);
   const rt::MatmulStep& mm = p.matmuls[0];
-  CHECK_EQ(mm.a.dims, Ints{2, 4, 8});
-  CHECK_EQ(mm.b.dims, Ints{1, 8, 16}); // a batch broadcast: extent 1, not stride 0
-  CHECK_EQ(mm.b.strides, Ints{8, 1, 8}); // the extent-1 dim gets a nonzero stride
-  CHECK_EQ(mm.c.dims, Ints{2, 4, 16});
+  // The weight is shared by the batch: batch and rows fold into one GEMM of 8 rows.
+  CHECK_EQ(mm.a.dims, Ints{8, 8});
+  CHECK_EQ(mm.b.dims, Ints{8, 16});
+  CHECK_EQ(mm.b.strides, Ints{1, 8}); // the transposed weight, not copied
+  CHECK_EQ(mm.c.dims, Ints{8, 16});
   REQUIRE_EQ(mm.post_ops.size(), 3);
   CHECK_EQ(mm.post_ops[0].kind, rt::PostOp::Kind::Binary);
-  CHECK_EQ(cpu::format_plan(p).find("add(b2+0:f32[1,1,16]/[16,16,1])") != std::string::npos,
-           true);
+  CHECK_EQ(cpu::format_plan(p).find("add(b2+0:f32[1,16]/[16,1])") != std::string::npos, true);
   CHECK_EQ(mm.post_ops[1].kind, rt::PostOp::Kind::Eltwise);
   CHECK_EQ(mm.post_ops[2].alpha, 0.5f);
   std::string listing = cpu::format_plan(p);
   CHECK(listing.find("gelu_tanh") != std::string::npos);
   CHECK(listing.find("linear(alpha=0.5, beta=0)") != std::string::npos);
+}
+
+TEST_CASE("lower: batch dims that cannot fold into the rows stay a broadcast batch") {
+  // a is transposed per batch element: its rows do not step over the batch as one dim,
+  // so the product stays batched, with the shared weight as a broadcast batch.
+  std::unique_ptr<ir::Module> m;
+  cpu::Lowered low = lower_text(R"(
+func @f(%x: f32[2,8,4], %w: f32[8,16], %r: f32[2,4,16]) -> f32[2,4,16] {
+  %y = fused %x, %w, %r {kind = "library", body = region(%a: f32[2,8,4], %b: f32[8,16], %c: f32[2,4,16]) -> f32[2,4,16] {
+    %at = transpose %a {perm = [0, 2, 1]} : f32[2,4,8]
+    %m = matmul %at, %b : f32[2,4,16]
+    %s = add %m, %c : f32[2,4,16]
+    return %s
+  }} : f32[2,4,16]
+  return %y
+}
+)",
+                                m);
+  const rt::Plan& p = low.plan;
+  REQUIRE_EQ(p.matmuls.size(), 1);
+  const rt::MatmulStep& mm = p.matmuls[0];
+  CHECK_EQ(mm.a.dims, Ints{2, 4, 8});
+  CHECK_EQ(mm.a.strides, Ints{32, 1, 4});
+  CHECK_EQ(mm.b.dims, Ints{1, 8, 16});   // a batch broadcast: extent 1, not stride 0
+  CHECK_EQ(mm.b.strides, Ints{128, 16, 1}); // the extent-1 dim gets a nonzero stride
+  CHECK_EQ(mm.c.dims, Ints{2, 4, 16});
 }
 
 TEST_CASE("lower: a library epilogue oneDNN cannot express is a located error") {
