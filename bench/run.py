@@ -184,6 +184,18 @@ def find(results, case, system, threads):
     return None
 
 
+def find_limit(results, system, threads, key):
+    """The best of the machine-limit measurements (peak: gflops, copy: gbps) of a thread
+    count: they are taken before and after the cases, and a transient slowdown on a shared
+    host can only make a limit look lower (a low peak once gave sgemm '123% of peak')."""
+    best = None
+    for r in results:
+        if r.get("case", "") == "" and r.get("system") == system and r.get("threads") == threads \
+                and ok(r) and (best is None or r.get(key, 0) > best.get(key, 0)):
+            best = r
+    return best
+
+
 def ok(r):
     return r is not None and r.get("ok")
 
@@ -202,8 +214,8 @@ def fmt_mb(b):
 def build_rows(results, threads):
     rows, targets = [], []
     for n in threads:
-        peak = find(results, "", "peak", n)
-        copy = find(results, "", "copy", n)
+        peak = find_limit(results, "peak", n, "gflops")
+        copy = find_limit(results, "copy", n, "gbps")
         for case in CASES:
             jit, aot = find(results, case, "jit", n), find(results, case, "aot", n)
             torch, interp = find(results, case, "torch", n), find(results, case, "interp", 1)
@@ -324,7 +336,7 @@ def table(rows, targets, machine):
 def machine_summary(results, threads):
     out = {}
     for n in threads:
-        p, c = find(results, "", "peak", n), find(results, "", "copy", n)
+        p, c = find_limit(results, "peak", n, "gflops"), find_limit(results, "copy", n, "gbps")
         out[n] = dict(peak=f"{p['gflops']:.0f} GFLOP/s ({p.get('isa')})" if ok(p) else "n/a",
                       copy=f"{c['gbps']:.1f} GB/s (memcpy {c['memcpy_gbps']:.1f})" if ok(c) else "n/a")
     return out
@@ -436,6 +448,8 @@ def main():
     for c in cases:
         log(f"[{c}]")
         run.case(c)
+    for n in a.threads if cases else []:
+        run.machine(n)  # again: find_limit keeps the better of the two
     issue4_results = list(run.results)
     rows, targets = build_rows(issue4_results, a.threads)
     machine = machine_summary(issue4_results, a.threads)
