@@ -8,7 +8,7 @@
 // parallel, and summing c small results costs nothing (measured for 64 x 64 x 16384, two
 // threads: 0.94 -> 0.60 ms with c = 8).
 //
-// Pattern `split`, rooted at C = matmul(A [*, M, K], B [*, K, N]), float, when the result
+// Pattern `split`, rooted at C = matmul(A [*, M, K], B [*, K, N]), f32 or f64, when the result
 // is small (batch * M * N <= kMaxResult) and K >= kMinK:
 //   A' = A as [*, c, M, K/c] (when A = X^T, the transpose of reshape(X) [*, c, K/c, M], so
 //        a view of X stays a view), B' = reshape(B, [*, c, K/c, N]),
@@ -73,7 +73,10 @@ public:
     if (mm.result(0)->name.find(kPartial) != std::string::npos)
       return Outcome::no_match();
     const int64_t r = a->type.shape.rank();
-    if (!ir::is_float(ct.dtype) || r < 2 || b->type.shape.rank() != r || ct.shape.rank() != r ||
+    // f32/f64 only: the partial products are stored in the result's dtype, and f16/bf16
+    // partials round (or overflow) where one product accumulates in f32.
+    if ((ct.dtype != ir::DType::F32 && ct.dtype != ir::DType::F64) || r < 2 ||
+        b->type.shape.rank() != r || ct.shape.rank() != r ||
         ct.numel() == 0 || ct.numel() > kMaxResult)
       return Outcome::no_match();
     const int64_t k = a->type.shape.dim(r - 1);

@@ -11,7 +11,7 @@
 // (measured for phi(K) = elu(K) + 1 with its column sums, N = 16k, C = 64, two threads:
 // 0.75 -> 0.4 ms).
 //
-// Pattern `split`, rooted at a float sum/max/min/prod over one axis a of x [*, N, *C] when
+// Pattern `split`, rooted at an f32/f64 sum/max/min/prod over one axis a of x [*, N, *C] when
 // a dim after a is not 1 (column order), the kept columns make fewer than kMinChunks chunks
 // of 64, and N * numel(C) >= kMinWork:
 //   every elementwise node on the way to x whose result has x's shape (the chain) is
@@ -84,7 +84,10 @@ public:
     const ir::Shape& s = x->type.shape;
     const int64_t r = s.rank();
     const auto& axes = red.attrs.i64_list("axes");
-    if (!ir::is_float(x->type.dtype) || axes.size() != 1)
+    // f32/f64 only: the partials are stored in the reduction's dtype, and f16/bf16 partials
+    // round (or overflow: 512 rows of 200 in f16) where the unsplit kernel accumulates in
+    // f32 and rounds once.
+    if ((x->type.dtype != ir::DType::F32 && x->type.dtype != ir::DType::F64) || axes.size() != 1)
       return Outcome::no_match();
     auto na = ir::normalize_axis(axes[0], r);
     if (!na)

@@ -45,6 +45,10 @@ constexpr int64_t kMinChunk = 64;
 constexpr int64_t kMinChunks = 16;
 constexpr int64_t kChunkBytes = 16384;
 constexpr int64_t kTinyChunk = 16;
+/// Row arrays (row order's cached values): at most kRowCacheBytes each and kRowCacheTotal
+/// per kernel (they are stack arrays; a 512-node group could otherwise ask for megabytes).
+constexpr int64_t kRowCacheBytes = 32 * 1024;
+constexpr int64_t kRowCacheTotal = 256 * 1024;
 
 int64_t product(const Ints& d, size_t from, size_t to) {
   int64_t p = 1;
@@ -402,7 +406,8 @@ private:
 
   /// The values of reduction operand `v`'s computation (v and its ancestors in the body)
   /// that a row array should keep for the later loops of the row: D-shaped floats, used
-  /// more than once, costly to recompute, not kept already, each row within 32 KB of stack.
+  /// more than once, costly to recompute, not kept already, each row within kRowCacheBytes
+  /// of stack and all of them within kRowCacheTotal.
   std::vector<const ir::Value*> row_cache_candidates(const ir::Value* v, int64_t red,
                                                      const std::vector<RowCache>& cached) {
     std::vector<const ir::Value*> out;
@@ -430,8 +435,11 @@ private:
           red * static_cast<int64_t>(
                     compute_type(b_.getContext(), x->type.dtype)->getPrimitiveSizeInBits() / 8);
       if (ir::is_float(x->type.dtype) && x->type.shape.to_vector() == s_.d && uses[x] >= 2 &&
-          bytes <= 32 * 1024 && costly(x, memo))
+          bytes <= kRowCacheBytes && row_cache_bytes_ + bytes <= kRowCacheTotal &&
+          costly(x, memo)) {
         out.push_back(x);
+        row_cache_bytes_ += bytes;
+      }
       for (const ir::Value* y : x->producer->operands)
         work.push_back(y);
     }
@@ -737,6 +745,7 @@ private:
   llvm::BasicBlock* entry_ = nullptr;
   std::unique_ptr<BodyEmitter> e_;
   std::map<const ir::Value*, int> last_; ///< see compute_dependence()
+  int64_t row_cache_bytes_ = 0;          ///< stack taken by row arrays so far
 };
 
 /// Adds the target's CPU and features so that cost models see the real machine.
