@@ -3,8 +3,9 @@
 // turns into vector code; no library calls for f32.
 //
 // Methods (all selects, no branches; NaN propagates through the arithmetic):
-//   exp    x = k ln2 + r (Cody-Waite, |r| <= 0.35), e^r = 1 + r + r^2 g(r), 2^k applied
-//          in two steps so that subnormal results round once and overflow gives inf.
+//   exp    x = k ln2 + r (Cody-Waite, |r| <= 0.35), e^r = 1 + r + r^2 g(r), 2^k added to
+//          the exponent field (exact: every result kept is normal); 0 below the smallest
+//          normal result, inf above the largest finite one.
 //   expm1  the same reduction: e^x - 1 = 2^k (q + 1 - 2^-k) with q = r + r^2 g(r), exact
 //          for k = 0, so tiny x keeps full relative accuracy.
 //   log    x = 2^e m, m in [sqrt(1/2), sqrt(2)), f = m - 1, s = f / (2 + f),
@@ -135,12 +136,12 @@ constexpr double kLn2Lo32 = -2.1219444005469058e-4;
 constexpr double kLn2Hi64 = 0.6931471803691238;
 constexpr double kLn2Lo64 = 1.9082149292705877e-10;
 
-/// x = k ln2 + r; returns {r, k (integer)}. x must be clamped to the exponent range.
+/// x = k ln2 + r; returns {r, k (integer)}. Exact for x within the exponent range; for x
+/// outside it r and k are meaningless (callers select those x away or clamp them first).
 std::pair<Value*, Value*> reduce_ln2(const Fp& f, Value* x) {
   auto [kf, ki] = f.round(f.mul(x, f.c(1.4426950408889634)));
-  Value* nk = f.b.CreateFNeg(kf);
-  Value* r = f.fma(nk, f.c(f.f64 ? kLn2Hi64 : kLn2Hi32), x);
-  r = f.fma(nk, f.c(f.f64 ? kLn2Lo64 : kLn2Lo32), r);
+  Value* r = f.fma(kf, f.c(-(f.f64 ? kLn2Hi64 : kLn2Hi32)), x);
+  r = f.fma(kf, f.c(-(f.f64 ? kLn2Lo64 : kLn2Lo32)), r);
   return {r, ki};
 }
 
@@ -156,15 +157,23 @@ Value* exp_g(const Fp& f, Value* r) {
 }
 
 Value* exp_impl(const Fp& f, Value* x) {
-  // Results below the smallest normal number are flushed to 0, and x is clamped so that no
-  // subnormal is ever computed: subnormal arithmetic takes microcode assists, which made
-  // masked softmax rows (exp(-inf - max)) ten times slower. The absolute error is below
-  // FLT_MIN / DBL_MIN. Above the upper bound exp overflows to inf.
-  const double lo = f.f64 ? -708.3964185322641 : -87.33654475;
-  Value* xc = f.f64 ? f.clamp(x, lo, 710.0) : f.clamp(x, lo, 89.0);
-  auto [r, k] = reduce_ln2(f, xc);
+  // lo / hi: the least x whose exp is a normal number and the greatest whose exp is finite
+  // (exact in the type). Between them k is in [emin, emax + 1], p = e^r >= 1 when k = emin
+  // (r >= 0 there) and p < 1 when k = emax + 1, so p 2^k is a normal number and adding k
+  // to p's exponent field is that product exactly, in two integer ops (a multiplication by
+  // 2^k would need two steps to reach emax + 1). Outside, selects give 0 (results below the
+  // smallest normal number are flushed: absolute error below FLT_MIN / DBL_MIN; no
+  // subnormal is ever computed, as subnormal arithmetic takes microcode assists that made
+  // masked softmax rows ten times slower), inf, or the NaN itself; what the exponent add
+  // makes of such x is never used.
+  const double lo = f.f64 ? -708.3964185322641 : -87.33654022216797;
+  const double hi = f.f64 ? 709.782712893384 : 88.72283172607422;
+  auto [r, k] = reduce_ln2(f, x);
   Value* p = f.add(f.fma(f.mul(r, r), exp_g(f, r), r), f.c(1.0));
-  return f.b.CreateSelect(f.b.CreateFCmpOLT(x, f.c(lo)), f.c(0.0), f.scale(p, k));
+  Value* y = f.from_bits(f.b.CreateAdd(f.bits(p), f.b.CreateShl(k, static_cast<uint64_t>(f.mant()))));
+  y = f.sel(f.b.CreateFCmpOGT(x, f.c(hi)), f.c(HUGE_VAL), y);
+  y = f.sel(f.b.CreateFCmpOLT(x, f.c(lo)), f.c(0.0), y);
+  return f.sel(f.b.CreateFCmpUNO(x, x), x, y);
 }
 
 Value* expm1_impl(const Fp& f, Value* x) {
