@@ -171,12 +171,36 @@ Index BodyEmitter::broadcast_index(const ir::Shape& s, const Index& idx) {
   return out;
 }
 
+namespace {
+
+/// A float x / y whose divisor is constant along the result's last dim (a row sum, a norm,
+/// a scalar): the one division worth turning into a reciprocal and a multiply.
+bool divides_by_row_constant(const ir::Node& n) {
+  if (n.op != ir::OpKind::Div || !ir::is_float(n.result()->type.dtype))
+    return false;
+  const ir::Shape& r = n.result()->type.shape;
+  const ir::Shape& y = n.operand(1)->type.shape;
+  return r.rank() > 0 && r.dim(r.rank() - 1) > 1 && (y.rank() == 0 || y.dim(y.rank() - 1) == 1);
+}
+
+} // namespace
+
 llvm::Value* BodyEmitter::elementwise(const ir::Node& n, const Index& idx) {
   std::vector<ir::SVal> args;
   args.reserve(n.operands.size());
   for (const ir::Value* x : n.operands)
     args.push_back(sb_.wrap(emit(x, broadcast_index(x->type.shape, idx)), x->type.dtype));
-  ir::SVal r = n.def().scalar(sb_, args, n.attrs);
+  // x * (1 / y) written out: one reciprocal per row once LICM hoists it, a multiply per
+  // element, and the same formula for every element whichever loop (vector body or
+  // remainder, at a thread's chunk boundary) computes it. Other divisions are exact.
+  ir::SVal r = divides_by_row_constant(n)
+                   ? sb_.apply(ir::ScalarOp::Mul,
+                               std::vector<ir::SVal>{
+                                   args[0], sb_.apply(ir::ScalarOp::Div,
+                                                      std::vector<ir::SVal>{
+                                                          sb_.constant(1.0, n.operand(1)->type.dtype),
+                                                          args[1]})})
+                   : n.def().scalar(sb_, args, n.attrs);
   ir::DType want = n.result()->type.dtype;
   if (r.type != want) // a scalar definition may compute in another dtype: convert as cast
     r = sb_.cast(r, want);

@@ -213,15 +213,8 @@ ir::SVal LlvmScalarBuilder::apply(ir::ScalarOp op, std::span<const ir::SVal> arg
   case ScalarOp::Mul:
     return wrap(is_f ? b_.CreateFMul(x, y) : is_b ? b_.CreateAnd(x, y) : b_.CreateMul(x, y), t);
   case ScalarOp::Div: {
-    if (is_f) {
-      // Allow x * (1 / y): a divisor invariant in a loop (softmax's row sum, a norm's
-      // rms) becomes one reciprocal per row and a multiply per element (LICM), instead
-      // of a vector divide per element (~10x the multiply's cost). Within 1 ulp of x / y.
-      Value* q = b_.CreateFDiv(x, y);
-      if (auto* inst = llvm::dyn_cast<llvm::Instruction>(q))
-        inst->setHasAllowReciprocal(true);
-      return wrap(q, t);
-    }
+    if (is_f) // exact; a divisor constant along rows is a reciprocal in emit_eval.cpp
+      return wrap(b_.CreateFDiv(x, y), t);
     if (is_b)
       return wrap(b_.CreateAnd(x, y), t);
     // Truncating division with x/0 = 0 and MIN/-1 = MIN (wraps), with no undefined case.

@@ -43,6 +43,7 @@ struct Case {
   double lo = -2, hi = 2;                ///< random float range
   int64_t ilo = -5, ihi = 5;             ///< random integer range
   uint32_t seed = 1;
+  bool same_bits = false; ///< every split of the range must give bitwise-equal results
 };
 
 /// What a run produced.
@@ -174,12 +175,21 @@ inline Outcome run_case(const Case& c, bool want_ir = false) {
   std::vector<std::vector<std::pair<int64_t, int64_t>>> splits = {{{0, n}}};
   if (n >= 2)
     splits.push_back({{0, n / 2}, {n / 2, n}});
-  if (n >= 3)
+  if (n >= 3) {
     splits.push_back({{0, 1}, {1, n - 1}, {n - 1, n}});
+    splits.push_back({{0, n / 3}, {n / 3, 2 * n / 3}, {2 * n / 3, n}}); // three threads
+  }
+  std::vector<std::vector<uint8_t>> first;
   for (size_t s = 0; s < splits.size(); ++s) {
     int32_t rc = call(splits[s]);
     if (s == 0)
       out.code = rc;
+    if (c.same_bits) {
+      if (s == 0)
+        first = results;
+      else
+        CHECK_MESSAGE(first == results, "split ", s, " gives other bits than the whole range");
+    }
     if (!out.error.empty()) {
       CHECK_MESSAGE(rc != 0, "the interpreter failed (", out.error, ") but the kernel did not");
       continue;

@@ -5,7 +5,7 @@
 // case tolerance widened to what generated code promises: f64 1e-9 relative, f32 1e-4
 // relative (+ the case's atol, at least 1e-5 for f32). Complex elementwise arithmetic has
 // no generated code (FFTs run as runtime kernels): such cases must fail with a one-line
-// error, and are counted.
+// error, and are counted. Also: results that must not depend on the thread count.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -116,4 +116,40 @@ TEST_CASE("cpu backend: every golden case compiles and matches NumPy (1 and 2 th
   MESSAGE(matched << " golden cases compiled and matched; " << complex_refused
                   << " complex cases refused with a one-line error");
   CHECK(matched > 300);
+}
+
+TEST_CASE("cpu backend: divisions give the same bits at 1, 2, 3 and 8 threads") {
+  // By a value varying along the row (an exact division) and by a row constant or a scalar
+  // (x * (1 / y) written out): every element takes one formula, whatever part of an
+  // unrolled loop (prologue or body, moving with each thread's chunk) computes it.
+  Module m = parse_module(R"(
+func @f(%a: f32[5000,64], %b: f32[1,64], %r: f32[5000,1], %s: f32[]) -> (f32[5000,64], f32[5000,64]) {
+  %x = div %a, %b : f32[5000,64]
+  %y = div %a, %r : f32[5000,64]
+  %z = div %y, %s : f32[5000,64]
+  return %x, %z
+}
+)",
+                          "div.tir");
+  const Graph& g = *m.funcs[0];
+  std::vector<interp::Array> ins;
+  uint32_t state = 12345;
+  for (const Value* v : g.inputs()) {
+    interp::Array a(v->type);
+    for (int64_t i = 0; i < a.numel(); ++i) {
+      state = state * 1664525u + 1013904223u;
+      a[i] = 0.5 + static_cast<double>(state >> 8) / static_cast<double>(1u << 24);
+    }
+    a.round_to_dtype();
+    ins.push_back(std::move(a));
+  }
+  std::vector<interp::Array> one = run_cpu(g, ins, 1);
+  for (int threads : {2, 3, 8}) {
+    std::vector<interp::Array> got = run_cpu(g, ins, threads);
+    for (size_t j = 0; j < one.size(); ++j) {
+      CAPTURE(threads);
+      CAPTURE(j);
+      CHECK(got[j].to_bytes() == one[j].to_bytes());
+    }
+  }
 }
