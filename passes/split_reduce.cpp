@@ -11,14 +11,16 @@
 // (measured for phi(K) = elu(K) + 1 with its column sums, N = 16k, C = 64, two threads:
 // 0.75 -> 0.4 ms).
 //
-// Pattern `split`, rooted at an f32/f64 sum/max/min/prod over one axis a of x [*, N, *C] when
-// a dim after a is not 1 (column order), the kept columns make fewer than kMinChunks chunks
-// of 64, and N * numel(C) >= kMinWork:
+// Pattern `split`, rooted at an f32/f64 sum/max/min/prod over consecutive axes [a, b] of
+// x [*, N, ..., *C] (N the extent of a; a bias gradient sums [batch, sequence]) when a dim
+// after b is not 1 (column order), the kept columns make fewer than kMinChunks chunks of
+// 64, and rows * numel(C) >= kMinWork (rows = the reduced axes' extents multiplied):
 //   every elementwise node on the way to x whose result has x's shape (the chain) is
-//   rebuilt on operands reshaped to [*, c, N/c, *C] (a leaf broadcast along a gets
-//   [.., 1, 1, ..]); r(x) = r(r(x', axis a + 1), axis a), reshaped to the original result;
+//   rebuilt on operands reshaped to [*, c, N/c, ..., *C] (a leaf broadcast along a gets
+//   [.., 1, 1, ..]); r(x) = r(r(x', axes a + 1..b + 1), axis a), reshaped to the original
+//   result;
 //   other users of chain values read them through a reshape back (a view).
-// c is the largest of 16, 8, 4, 2 that divides N with N/c >= kMinSlice: fixed by the
+// c is the largest of 16, 8, 4, 2 that divides N leaving >= kMinSlice rows a slice: fixed by the
 // shapes, never by the thread count, so results do not depend on the number of threads.
 // The chain is left alone (no match) when one of its values has a user placed before x's
 // producer, where the rebuilt value does not exist yet. Part of the CPU backend's
@@ -56,9 +58,11 @@ constexpr size_t kMaxChain = 64;
 /// Name of the partial reductions (never split again).
 constexpr std::string_view kPartial = "split_reduce_partial";
 
-int64_t slices(int64_t n) {
+/// Slices of the first reduced axis (extent n; `rest` = the other reduced axes' extents
+/// multiplied): the most of 16, 8, 4, 2 that divide n and leave >= kMinSlice rows each.
+int64_t slices(int64_t n, int64_t rest) {
   for (int64_t c : {16, 8, 4, 2})
-    if (n % c == 0 && n / c >= kMinSlice)
+    if (n % c == 0 && n / c * rest >= kMinSlice)
       return c;
   return 1;
 }
@@ -87,16 +91,26 @@ public:
     // f32/f64 only: the partials are stored in the reduction's dtype, and f16/bf16 partials
     // round (or overflow: 512 rows of 200 in f16) where the unsplit kernel accumulates in
     // f32 and rounds once.
-    if ((x->type.dtype != ir::DType::F32 && x->type.dtype != ir::DType::F64) || axes.size() != 1)
+    if ((x->type.dtype != ir::DType::F32 && x->type.dtype != ir::DType::F64) || axes.empty())
       return Outcome::no_match();
-    auto na = ir::normalize_axis(axes[0], r);
-    if (!na)
+    // The reduced axes [a, b], consecutive (a bias gradient sums [batch, sequence]).
+    std::vector<int64_t> ax;
+    for (int64_t v : axes) {
+      auto na = ir::normalize_axis(v, r);
+      if (!na)
+        return Outcome::no_match();
+      ax.push_back(*na);
+    }
+    std::sort(ax.begin(), ax.end());
+    const int64_t a = ax.front(), b = ax.back();
+    if (b - a + 1 != static_cast<int64_t>(ax.size()))
       return Outcome::no_match();
-    const int64_t a = *na;
-    int64_t outer = 1, inner = 1, last = 1;
+    int64_t outer = 1, inner = 1, last = 1, rows = 1;
     for (int64_t i = 0; i < a; ++i)
       outer *= s.dim(i);
-    for (int64_t i = a + 1; i < r; ++i) {
+    for (int64_t i = a; i <= b; ++i)
+      rows *= s.dim(i);
+    for (int64_t i = b + 1; i < r; ++i) {
       inner *= s.dim(i);
       if (s.dim(i) != 1)
         last = s.dim(i);
@@ -104,9 +118,9 @@ public:
     const int64_t n = s.dim(a);
     if (last == 1 || inner == 0 ||
         outer * ((inner + kColumnChunk - 1) / kColumnChunk) >= kMinChunks ||
-        n * inner < kMinWork)
+        rows * inner < kMinWork)
       return Outcome::no_match();
-    const int64_t c = slices(n);
+    const int64_t c = slices(n, rows / std::max<int64_t>(1, n));
     if (c == 1)
       return Outcome::no_match();
 
@@ -164,7 +178,11 @@ public:
       now[p->result(0)] = t.op(p->op, std::move(ops), p->attrs.items());
     }
     Value* xs = now.count(x) ? now.at(x) : leaf(t, x);
-    Value* part = t.op_before(red, red.op, {xs}, {{"axes", Ints{a + 1}}, {"keepdims", true}});
+    Ints part_axes; // the slice's axes, extent-1 ones left out (reductions in normal form)
+    for (int64_t i = a + 1; i <= b + 1; ++i)
+      if (split[static_cast<size_t>(i)] != 1)
+        part_axes.push_back(i);
+    Value* part = t.op_before(red, red.op, {xs}, {{"axes", part_axes}, {"keepdims", true}});
     if (part)
       part->name = std::string(kPartial);
     Value* all = t.op_before(red, red.op, {part}, {{"axes", Ints{a}}, {"keepdims", true}});
@@ -200,7 +218,7 @@ public:
       ctx.replace(from, to);
     return Outcome::applied(fmt::format("{} over N={} in {} slices of {} ({} kept columns, {} "
                                         "chain nodes rebuilt)",
-                                        red.def().name, n, c, n / c, outer * inner,
+                                        red.def().name, rows, c, rows / c, outer * inner,
                                         chain.size()));
   }
 };
