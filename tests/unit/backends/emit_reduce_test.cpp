@@ -190,6 +190,19 @@ TEST_CASE("emit: a column sum (bias gradient) runs over chunks and vectorises") 
   CHECK(std::regex_search(o.ir, std::regex("fadd reassoc <[0-9]+ x float>")));
 }
 
+TEST_CASE("emit: a long column sum adds its rows in blocks (error grows with blocks, not rows)") {
+  // 65536 rows of values in [1, 1.001] over two reduced dims (flattened into blocks of
+  // 256): one running f32 sum per column was ~1e-5 relative off; block partials keep it
+  // near the f32 rounding of the result.
+  Case c;
+  c.text = loop_func({"%x: f32[16,4096,64]"}, {"f32[64]"},
+                     "  %r = sum %x {axes = [0, 1]} : f32[64]\n  return %r");
+  c.lo = 1.0;
+  c.hi = 1.001;
+  c.tol = {1e-6, 0};
+  run_case(c);
+}
+
 TEST_CASE("emit: column reductions over leading and middle axes with D-shaped results") {
   // Reduced dims 0 and 2 of [3,4,5,N]; results: O_drop sum, O_keep max, x / max (D) and
   // exp(x) (D, independent of the reductions).
