@@ -415,12 +415,13 @@ private:
     std::vector<const ir::Value*> out;
     if (red <= 1)
       return out;
-    std::map<const ir::Value*, int> uses;
-    for (const auto& np : body_.nodes())
-      for (const ir::Value* x : np->operands)
-        ++uses[x];
-    for (const ir::Value* x : body_.outputs)
-      ++uses[x];
+    if (uses_.empty()) { // once per kernel: operand slots and outputs reading each value
+      for (const auto& np : body_.nodes())
+        for (const ir::Value* x : np->operands)
+          ++uses_[x];
+      for (const ir::Value* x : body_.outputs)
+        ++uses_[x];
+    }
     std::map<const ir::Value*, bool> memo;
     std::vector<const ir::Value*> work{v};
     std::set<const ir::Value*> seen;
@@ -436,7 +437,7 @@ private:
       int64_t bytes =
           red * static_cast<int64_t>(
                     compute_type(b_.getContext(), x->type.dtype)->getPrimitiveSizeInBits() / 8);
-      if (ir::is_float(x->type.dtype) && x->type.shape.to_vector() == s_.d && uses[x] >= 2 &&
+      if (ir::is_float(x->type.dtype) && x->type.shape.to_vector() == s_.d && uses_[x] >= 2 &&
           bytes <= kRowCacheBytes && row_cache_bytes_ + bytes <= kRowCacheTotal &&
           costly(x, memo)) {
         out.push_back(x);
@@ -783,6 +784,7 @@ private:
   std::unique_ptr<BodyEmitter> e_;
   std::map<const ir::Value*, int> last_; ///< see compute_dependence()
   int64_t row_cache_bytes_ = 0;          ///< stack taken by row arrays so far
+  std::map<const ir::Value*, int> uses_; ///< body uses per value (row_cache_candidates)
 };
 
 /// Adds the target's CPU and features so that cost models see the real machine.
