@@ -17,6 +17,7 @@
 
 #include "backends/cpu/emit_eval.h"
 #include "backends/cpu/emit_loops.h"
+#include "backends/cpu/emit_structure.h"
 #include "ir/cost.h"
 #include "ir/op_def.h"
 
@@ -51,178 +52,16 @@ constexpr int64_t kRowCacheBytes = 32 * 1024;
 constexpr int64_t kRowCacheTotal = 256 * 1024;
 /// Column order sums rows in blocks of this many (see column_order).
 constexpr int64_t kSumBlock = 256;
+/// Row order is pipelined over rows (row_pipeline) for rows of at least kPipelineRow
+/// elements, in blocks of at most kPipelineBlock rows.
+constexpr int64_t kPipelineRow = 256;
+constexpr int64_t kPipelineBlock = 32;
 
 int64_t product(const Ints& d, size_t from, size_t to) {
   int64_t p = 1;
   for (size_t i = from; i < to; ++i)
     p *= d[i];
   return p;
-}
-
-bool is_loop_reduction(ir::OpKind k) {
-  return k == ir::OpKind::Sum || k == ir::OpKind::Max || k == ir::OpKind::Min ||
-         k == ir::OpKind::Prod;
-}
-
-bool is_supported(const ir::Node& n) {
-  using K = ir::OpKind;
-  if (n.def().scalar || is_loop_reduction(n.op))
-    return true;
-  switch (n.op) {
-  case K::Transpose:
-  case K::Reshape:
-  case K::BroadcastTo:
-  case K::Slice:
-  case K::Pad:
-  case K::Concat:
-  case K::Tril:
-  case K::Triu:
-  case K::Gather:
-  case K::Take:
-  case K::Embedding:
-  case K::OneHot:
-  case K::Full:
-  case K::Iota:
-  case K::Arange:
-  case K::Constant:
-    return true;
-  default:
-    return false;
-  }
-}
-
-[[noreturn]] void fail_at(const ir::Node& group, const std::string& msg) {
-  throw ir::Error(ir::Diag{group.loc, msg, {}});
-}
-
-/// Rejects what the generator cannot do before any IR is created.
-void check_body(const ir::Node& group, const ir::Graph& body) {
-  for (const ir::Value* v : body.inputs())
-    if (ir::is_complex(v->type.dtype))
-      fail_at(group, fmt::format("cpu codegen: loop group input {} is {}: complex dtypes are "
-                                 "not supported",
-                                 v->index, v->type.str()));
-  for (const auto& np : body.nodes()) {
-    const ir::Node& n = *np;
-    std::string_view name = n.def().name;
-    if (!is_supported(n))
-      fail_at(group, fmt::format("cpu codegen: {} cannot be generated in a loop group", name));
-    if (n.num_results() != 1)
-      fail_at(group, fmt::format("cpu codegen: {} with {} results cannot be generated in a "
-                                 "loop group",
-                                 name, n.num_results()));
-    for (const ir::Value* x : n.operands)
-      if (ir::is_complex(x->type.dtype))
-        fail_at(group, fmt::format("cpu codegen: {} on {}: complex dtypes are not supported",
-                                   name, x->type.str()));
-    if (ir::is_complex(n.result()->type.dtype))
-      fail_at(group, fmt::format("cpu codegen: {} to {}: complex dtypes are not supported", name,
-                                 n.result()->type.str()));
-    if (is_loop_reduction(n.op) && ir::is_bool(n.result()->type.dtype) &&
-        (n.op == ir::OpKind::Sum || n.op == ir::OpKind::Prod))
-      fail_at(group, fmt::format("cpu codegen: {} of bool is not supported", name));
-  }
-}
-
-/// The loop structure of a group: its domain D and, for reduce groups, the reduced dims.
-struct Structure {
-  Ints d;                                  ///< the domain D
-  std::vector<bool> reduced;               ///< per dim of D: in R (all false: map group)
-  std::vector<const ir::Node*> reductions; ///< in body (topological) order
-  Ints kept;                               ///< O_drop: the dims of D not in R
-  Ints keep_dims;                          ///< O_keep: D with R dims set to 1
-};
-
-Structure analyse(const ir::Node& group, const ir::Graph& body) {
-  Structure s;
-  for (const auto& np : body.nodes())
-    if (is_loop_reduction(np->op))
-      s.reductions.push_back(np.get());
-  if (s.reductions.empty()) {
-    s.d = body.outputs[0]->type.shape.to_vector();
-    for (const ir::Value* v : body.outputs)
-      if (v->type.shape.to_vector() != s.d)
-        fail_at(group, fmt::format("cpu codegen: map group results differ in shape: {} vs {}",
-                                   body.outputs[0]->type.str(), v->type.str()));
-    s.reduced.assign(s.d.size(), false);
-    s.kept = s.keep_dims = s.d;
-    return s;
-  }
-  const ir::Node& r0 = *s.reductions[0];
-  s.d = r0.operand(0)->type.shape.to_vector();
-  auto axes_of = [&](const ir::Node& r) {
-    std::vector<bool> red(s.d.size(), r.attrs.i64_list("axes").empty());
-    for (int64_t a : r.attrs.i64_list("axes"))
-      red[static_cast<size_t>(*ir::normalize_axis(a, static_cast<int64_t>(s.d.size())))] = true;
-    return red;
-  };
-  s.reduced = axes_of(r0);
-  for (const ir::Node* r : s.reductions)
-    if (r->operand(0)->type.shape.to_vector() != s.d || axes_of(*r) != s.reduced)
-      fail_at(group, fmt::format("cpu codegen: reductions {} and {} of a loop group differ in "
-                                 "operand shape or axes",
-                                 r0.scoped_name(), r->scoped_name()));
-  for (size_t i = 0; i < s.d.size(); ++i) {
-    if (!s.reduced[i])
-      s.kept.push_back(s.d[i]);
-    s.keep_dims.push_back(s.reduced[i] ? 1 : s.d[i]);
-  }
-  for (const ir::Value* v : body.outputs) {
-    Ints sh = v->type.shape.to_vector();
-    if (sh != s.d && sh != s.kept && sh != s.keep_dims)
-      fail_at(group, fmt::format("cpu codegen: reduce group result {} is neither the domain "
-                                 "{} nor its reduced shape",
-                                 v->type.str(), ir::Shape(s.d).str()));
-  }
-  return s;
-}
-
-/// Emits the combine step of reduction `op` and returns the new accumulator.
-llvm::Value* combine(llvm::IRBuilder<>& b, ir::OpKind op, ir::DType t, llvm::Value* acc,
-                     llvm::Value* v) {
-  bool fp = ir::is_float(t);
-  bool flag = ir::is_bool(t);
-  llvm::Value* r = nullptr;
-  switch (op) {
-  case ir::OpKind::Sum:
-    r = fp ? b.CreateFAdd(acc, v) : b.CreateAdd(acc, v);
-    break;
-  case ir::OpKind::Prod:
-    r = fp ? b.CreateFMul(acc, v) : b.CreateMul(acc, v);
-    break;
-  case ir::OpKind::Max: // NaN-propagating (llvm.maximum), like the reference
-    r = fp ? b.CreateBinaryIntrinsic(llvm::Intrinsic::maximum, acc, v)
-        : flag ? b.CreateOr(acc, v)
-               : b.CreateBinaryIntrinsic(llvm::Intrinsic::smax, acc, v);
-    break;
-  case ir::OpKind::Min:
-    r = fp ? b.CreateBinaryIntrinsic(llvm::Intrinsic::minimum, acc, v)
-        : flag ? b.CreateAnd(acc, v)
-               : b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, acc, v);
-    break;
-  default:
-    TEVO_ASSERT(false, "not a loop reduction");
-  }
-  // f32 sums may be reassociated (vectorised, several partial sums), as documented.
-  if (auto* inst = llvm::dyn_cast<llvm::Instruction>(r); inst && fp &&
-                                                         llvm::isa<llvm::FPMathOperator>(inst))
-    inst->setHasAllowReassoc(true);
-  return r;
-}
-
-/// The identity of reduction `op` in type `ty` (dtype t).
-llvm::Value* identity(llvm::IRBuilder<>& b, ir::OpKind op, ir::DType t, llvm::Type* ty) {
-  bool hi = op == ir::OpKind::Min;
-  if (op == ir::OpKind::Sum)
-    return llvm::Constant::getNullValue(ty);
-  if (op == ir::OpKind::Prod)
-    return ir::is_float(t) ? llvm::ConstantFP::get(ty, 1.0) : llvm::ConstantInt::get(ty, 1);
-  if (ir::is_float(t))
-    return llvm::ConstantFP::getInfinity(ty, /*Negative=*/!hi);
-  if (ir::is_bool(t))
-    return hi ? b.getTrue() : b.getFalse();
-  unsigned bits = ty->getIntegerBitWidth();
-  return b.getInt(hi ? llvm::APInt::getSignedMaxValue(bits) : llvm::APInt::getSignedMinValue(bits));
 }
 
 /// Generates the body function of one group.
@@ -399,7 +238,7 @@ private:
       return false;
     if (auto it = memo.find(v); it != memo.end())
       return it->second;
-    bool c = last_.at(v) >= 0 || ir::node_cost(*v->producer).transcendentals > 0;
+    bool c = ir::node_cost(*v->producer).transcendentals > 0;
     for (const ir::Value* x : v->producer->operands)
       c = c || costly(x, memo);
     memo[v] = c;
@@ -411,7 +250,8 @@ private:
   /// more than once, costly to recompute, not kept already, each row within kRowCacheBytes
   /// of stack and all of them within kRowCacheTotal.
   std::vector<const ir::Value*> row_cache_candidates(const ir::Value* v, int64_t red,
-                                                     const std::vector<RowCache>& cached) {
+                                                     const std::vector<RowCache>& cached,
+                                                     int64_t slots = 1) {
     std::vector<const ir::Value*> out;
     if (red <= 1)
       return out;
@@ -438,10 +278,10 @@ private:
           red * static_cast<int64_t>(
                     compute_type(b_.getContext(), x->type.dtype)->getPrimitiveSizeInBits() / 8);
       if (ir::is_float(x->type.dtype) && x->type.shape.to_vector() == s_.d && uses_[x] >= 2 &&
-          bytes <= kRowCacheBytes && row_cache_bytes_ + bytes <= kRowCacheTotal &&
+          bytes <= kRowCacheBytes && row_cache_bytes_ + slots * bytes <= kRowCacheTotal &&
           costly(x, memo)) {
         out.push_back(x);
-        row_cache_bytes_ += bytes;
+        row_cache_bytes_ += slots * bytes;
       }
       for (const ir::Value* y : x->producer->operands)
         work.push_back(y);
@@ -470,11 +310,20 @@ private:
     }
   }
 
-  /// Row order: parallel over O, one loop over R per reduction inside each O element.
+  /// Row order: parallel over O, one loop over R per reduction inside each O element
+  /// (pipelined over rows when that pays: see row_pipeline).
   void row_order(llvm::Value* begin, llvm::Value* end) {
     info_.extent = product(s_.kept, 0, s_.kept.size());
     int64_t red = product(s_.d, 0, s_.d.size()) / std::max<int64_t>(1, info_.extent);
     info_.grain = std::max<int64_t>(1, kMinWork / std::max<int64_t>(1, red));
+    bool any_d = std::any_of(body_.outputs.begin(), body_.outputs.end(), [&](const ir::Value* v) {
+      return v->type.shape.to_vector() == s_.d;
+    });
+    int64_t stages = static_cast<int64_t>(s_.reductions.size()) + (any_d ? 1 : 0);
+    if (red >= kPipelineRow && stages >= 2 && info_.extent >= 2 * (stages + 1)) {
+      row_pipeline(begin, end, red, stages);
+      return;
+    }
     LoopNest outer(b_, *e_);
     llvm::Value* r = outer.open(begin, end, "par");
     Index o = unravel(b_, r, s_.kept);
@@ -508,12 +357,11 @@ private:
       for (const ir::Value* v2 : o_values_after(j))
         e_->emit(v2, is_keep_shaped(v2) ? keep : o);
     }
-    bool any_d = false;
     for (size_t j = 0; j < body_.outputs.size(); ++j) {
       Ints sh = body_.outputs[j]->type.shape.to_vector();
       if (sh == s_.d)
-        any_d = true;
-      else if (sh == s_.keep_dims)
+        continue;
+      if (sh == s_.keep_dims)
         store(j, keep, s_.keep_dims);
       else
         store(j, o, s_.kept);
@@ -529,6 +377,152 @@ private:
       nest.close_all();
     }
     outer.close_all();
+  }
+
+  /// A row in flight in row_pipeline: its O_drop and O_keep index (rows past the block's
+  /// last are clamped to it) and its slot in the rings (the unclamped row modulo stages).
+  struct RowSlot {
+    Index o, keep;
+    llvm::Value* slot = nullptr;
+  };
+
+  /// Ring arrays of row_pipeline: reduction values (one per row in flight) and row arrays.
+  struct Rings {
+    std::vector<llvm::AllocaInst*> acc;             ///< per reduction: accumulator
+    std::vector<llvm::AllocaInst*> value;           ///< per reduction: [stages] values
+    std::vector<std::vector<RowCache>> rows;        ///< per reduction: [stages * red] arrays
+    int64_t stages = 0, red = 0;
+  };
+
+  /// Row order pipelined over rows. Its loops over R (one per reduction, then one storing
+  /// the D-shaped results: `stages` in all) run for different rows in one loop: in the
+  /// iteration of row r, stage j works on row r + stages - 1 - j (softmax: the max of row
+  /// r + 2, exp(x - max) summed for row r + 1, row r divided and stored), so reading a row
+  /// from memory overlaps the arithmetic of the others instead of waiting for it. Rows are
+  /// taken in blocks of a size fixed by the shape; each block begins with a prologue (the
+  /// stages its first rows need before the full loop), and rows past its end are clamped
+  /// to its last (recomputed into slots of their own, stored with the same values). A
+  /// row's arithmetic thus depends on its index alone, never on the thread count.
+  void row_pipeline(llvm::Value* begin, llvm::Value* end, int64_t red, int64_t stages) {
+    int64_t rows = info_.extent;
+    int64_t block = std::clamp<int64_t>(rows / 16, stages + 1, kPipelineBlock);
+    info_.extent = (rows + block - 1) / block;
+    info_.grain = std::max<int64_t>(1, kMinWork / (red * block));
+    Rings g;
+    g.stages = stages;
+    g.red = red;
+    std::vector<RowCache> all;
+    for (const ir::Node* rn : s_.reductions) {
+      llvm::Type* ty = compute_type(b_.getContext(), rn->result()->type.dtype);
+      g.acc.push_back(chunk_array(ty, 1, "acc"));
+      g.value.push_back(chunk_array(ty, stages, "ring"));
+      g.rows.emplace_back();
+      for (const ir::Value* c : row_cache_candidates(rn->operand(0), red, all, stages)) {
+        llvm::Type* cty = compute_type(b_.getContext(), c->type.dtype);
+        all.push_back({c, chunk_array(cty, red * stages, "row")});
+        g.rows.back().push_back(all.back());
+      }
+    }
+    LoopNest outer(b_, *e_);
+    llvm::Value* blk = outer.open(begin, end, "par");
+    llvm::Value* r0 = mul_nw(b_, blk, e_->i64(block));
+    llvm::Value* r1 = b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin,
+                                               add_nw(b_, r0, e_->i64(block)), e_->i64(rows));
+    llvm::Value* last = b_.CreateSub(r1, e_->i64(1));
+    for (int64_t p = 0; p + 1 < stages; ++p) // the prologue: stages 0..p
+      pipeline_step(g, b_.CreateAdd(r0, e_->i64(p + 1 - stages)), last, p);
+    LoopNest rowloop(b_, *e_);
+    llvm::Value* r = rowloop.open(r0, r1, "row");
+    pipeline_step(g, r, last, stages - 1);
+    rowloop.close_all();
+    outer.close_all();
+  }
+
+  /// Sets the values of reductions [0, k) for the row `rs` (read from the rings, or `vals`).
+  void bind_row(const RowSlot& rs, const std::vector<llvm::Value*>& vals, size_t k) {
+    for (size_t i = 0; i < k; ++i) {
+      const ir::Node* rn = s_.reductions[i];
+      e_->set_reduced(rn, vals[i], is_keep_shaped(rn->result()) ? rs.keep : rs.o);
+    }
+  }
+
+  llvm::Value* ring_at(llvm::AllocaInst* a, llvm::Value* slot, int64_t stride,
+                       llvm::Value* pos) {
+    llvm::Value* i = add_nw(b_, mul_nw(b_, slot, e_->i64(stride)), pos);
+    return b_.CreateInBoundsGEP(a->getAllocatedType(), a, i);
+  }
+
+  /// One iteration of row_pipeline: stages 0..top, stage j on row rv + stages - 1 - j.
+  void pipeline_step(const Rings& g, llvm::Value* rv, llvm::Value* last, int64_t top) {
+    size_t n = s_.reductions.size();
+    e_->push_scope(); // nothing computed here is reused by another iteration
+    std::vector<RowSlot> rows(static_cast<size_t>(top + 1));
+    std::vector<std::vector<llvm::Value*>> vals(rows.size());
+    for (size_t j = 0; j < rows.size(); ++j) {
+      llvm::Value* row = b_.CreateAdd(rv, e_->i64(g.stages - 1 - static_cast<int64_t>(j)));
+      rows[j].slot = b_.CreateURem(row, e_->i64(g.stages));
+      rows[j].o = unravel(
+          b_, b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, row, last), s_.kept);
+      rows[j].keep = keep_index(rows[j].o);
+      size_t k = std::min(j, n); // the reductions stage j reads
+      for (size_t i = 0; i < k; ++i)
+        vals[j].push_back(b_.CreateLoad(g.value[i]->getAllocatedType(),
+                                        ring_at(g.value[i], rows[j].slot, 1, e_->i64(0))));
+      bind_row(rows[j], vals[j], k);
+      for (size_t i = 0; i < k; ++i)
+        for (const ir::Value* v : o_values_after(i))
+          e_->emit(v, is_keep_shaped(v) ? rows[j].keep : rows[j].o);
+    }
+    for (size_t j = 0; j < rows.size() && j < n; ++j) {
+      const ir::Node& rn = *s_.reductions[j];
+      llvm::Type* ty = g.acc[j]->getAllocatedType();
+      b_.CreateStore(identity(b_, rn.op, rn.result()->type.dtype, ty), g.acc[j]);
+    }
+    LoopNest nest(b_, *e_);
+    Index rvars = open_reduced(nest);
+    llvm::Value* flat = flat_reduced(rvars);
+    for (size_t j = 0; j < rows.size(); ++j) {
+      const RowSlot& rs = rows[j];
+      size_t k = std::min(j, n);
+      bind_row(rs, vals[j], k);
+      Index idx = domain_index(rs.o, rvars);
+      for (size_t i = 0; i < k; ++i)
+        for (const RowCache& c : g.rows[i]) {
+          llvm::Type* ty = c.row->getAllocatedType();
+          e_->define(c.v, idx, b_.CreateLoad(ty, ring_at(c.row, rs.slot, g.red, flat)));
+        }
+      if (j == n) { // the store stage
+        for (size_t o = 0; o < body_.outputs.size(); ++o)
+          if (body_.outputs[o]->type.shape.to_vector() == s_.d)
+            store(o, idx, s_.d);
+        continue;
+      }
+      const ir::Node& rn = *s_.reductions[j];
+      llvm::Type* ty = g.acc[j]->getAllocatedType();
+      llvm::Value* v = e_->emit(rn.operand(0), idx);
+      b_.CreateStore(combine(b_, rn.op, rn.result()->type.dtype, b_.CreateLoad(ty, g.acc[j]), v),
+                     g.acc[j]);
+      for (const RowCache& c : g.rows[j])
+        b_.CreateStore(e_->emit(c.v, idx), ring_at(c.row, rs.slot, g.red, flat));
+    }
+    nest.close_all();
+    for (size_t j = 0; j < rows.size() && j < n; ++j) {
+      llvm::Value* acc = b_.CreateLoad(g.acc[j]->getAllocatedType(), g.acc[j]);
+      b_.CreateStore(acc, ring_at(g.value[j], rows[j].slot, 1, e_->i64(0)));
+      if (j + 1 == n) { // the row's last reduction: its O-shaped results
+        std::vector<llvm::Value*> all = vals[j];
+        all.push_back(acc);
+        bind_row(rows[j], all, n);
+        for (size_t o = 0; o < body_.outputs.size(); ++o) {
+          Ints sh = body_.outputs[o]->type.shape.to_vector();
+          if (sh == s_.keep_dims)
+            store(o, rows[j].keep, s_.keep_dims);
+          else if (sh != s_.d)
+            store(o, rows[j].o, s_.kept);
+        }
+      }
+    }
+    e_->pop_scope();
   }
 
   /// The dim of D that column order runs contiguously, or -1 for row order: the last dim of
