@@ -380,9 +380,11 @@ private:
   }
 
   /// A row in flight in row_pipeline: its O_drop and O_keep index (rows past the block's
-  /// last are clamped to it) and its slot in the rings (the unclamped row modulo stages).
+  /// last are clamped to it), the unclamped row and its slot in the value rings (the row
+  /// modulo stages).
   struct RowSlot {
     Index o, keep;
+    llvm::Value* row = nullptr;
     llvm::Value* slot = nullptr;
   };
 
@@ -390,7 +392,7 @@ private:
   struct Rings {
     std::vector<llvm::AllocaInst*> acc;             ///< per reduction: accumulator
     std::vector<llvm::AllocaInst*> value;           ///< per reduction: [stages] values
-    std::vector<std::vector<RowCache>> rows;        ///< per reduction: [stages * red] arrays
+    std::vector<std::vector<RowCache>> rows; ///< per reduction j: [(stages - j) * red] arrays
     int64_t stages = 0, red = 0;
   };
 
@@ -416,10 +418,11 @@ private:
       llvm::Type* ty = compute_type(b_.getContext(), rn->result()->type.dtype);
       g.acc.push_back(chunk_array(ty, 1, "acc"));
       g.value.push_back(chunk_array(ty, stages, "ring"));
+      int64_t slots = stages - static_cast<int64_t>(g.rows.size()); // see row_slot
       g.rows.emplace_back();
-      for (const ir::Value* c : row_cache_candidates(rn->operand(0), red, all, stages)) {
+      for (const ir::Value* c : row_cache_candidates(rn->operand(0), red, all, slots)) {
         llvm::Type* cty = compute_type(b_.getContext(), c->type.dtype);
-        all.push_back({c, chunk_array(cty, red * stages, "row")});
+        all.push_back({c, chunk_array(cty, red * slots, "row")});
         g.rows.back().push_back(all.back());
       }
     }
@@ -452,6 +455,12 @@ private:
     return b_.CreateInBoundsGEP(a->getAllocatedType(), a, i);
   }
 
+  /// The slot of row `rs` in the row arrays of reduction j: written by stage j, read up to
+  /// the last stage, so stages - j rows of them are in flight.
+  llvm::Value* row_slot(const Rings& g, const RowSlot& rs, size_t j) {
+    return b_.CreateURem(rs.row, e_->i64(g.stages - static_cast<int64_t>(j)));
+  }
+
   /// One iteration of row_pipeline: stages 0..top, stage j on row rv + stages - 1 - j.
   void pipeline_step(const Rings& g, llvm::Value* rv, llvm::Value* last, int64_t top) {
     size_t n = s_.reductions.size();
@@ -460,6 +469,7 @@ private:
     std::vector<std::vector<llvm::Value*>> vals(rows.size());
     for (size_t j = 0; j < rows.size(); ++j) {
       llvm::Value* row = b_.CreateAdd(rv, e_->i64(g.stages - 1 - static_cast<int64_t>(j)));
+      rows[j].row = row;
       rows[j].slot = b_.CreateURem(row, e_->i64(g.stages));
       rows[j].o = unravel(
           b_, b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, row, last), s_.kept);
@@ -489,7 +499,7 @@ private:
       for (size_t i = 0; i < k; ++i)
         for (const RowCache& c : g.rows[i]) {
           llvm::Type* ty = c.row->getAllocatedType();
-          e_->define(c.v, idx, b_.CreateLoad(ty, ring_at(c.row, rs.slot, g.red, flat)));
+          e_->define(c.v, idx, b_.CreateLoad(ty, ring_at(c.row, row_slot(g, rs, i), g.red, flat)));
         }
       if (j == n) { // the store stage
         for (size_t o = 0; o < body_.outputs.size(); ++o)
@@ -503,7 +513,7 @@ private:
       b_.CreateStore(combine(b_, rn.op, rn.result()->type.dtype, b_.CreateLoad(ty, g.acc[j]), v),
                      g.acc[j]);
       for (const RowCache& c : g.rows[j])
-        b_.CreateStore(e_->emit(c.v, idx), ring_at(c.row, rs.slot, g.red, flat));
+        b_.CreateStore(e_->emit(c.v, idx), ring_at(c.row, row_slot(g, rs, j), g.red, flat));
     }
     nest.close_all();
     for (size_t j = 0; j < rows.size() && j < n; ++j) {
