@@ -125,7 +125,7 @@ std::optional<Parts> split(Builder& b, const Factors& f, int64_t s, int64_t rank
     }
     if (t.ci != 0 || t.cj != 0) {
       if (t.ci != -t.cj) {
-        why.fail(fmt::format("exponent term {} i {} {} j is not a function of i - j", t.ci,
+        why.fail(fmt::format("exponent term {:.6g} i {} {:.6g} j is not a function of i - j", t.ci,
                              t.cj < 0 ? '-' : '+', std::abs(t.cj)),
                  true);
         return std::nullopt;

@@ -40,8 +40,10 @@ std::optional<double> splat_value(const ir::Value* v) {
   const ir::Node* p = v->producer;
   if (!p || ir::is_complex(v->type.dtype))
     return std::nullopt;
-  if (p->op == ir::OpKind::Full)
-    return p->attrs.f64("value");
+  if (p->op == ir::OpKind::Full) // the value the dtype holds (i32 2.5 holds 2, f16 0.1 ...)
+    return ir::DenseData::from_doubles(ir::TensorType{v->type.dtype, {}},
+                                       {p->attrs.f64("value")})
+        ->at(0);
   if (p->op != ir::OpKind::Constant)
     return std::nullopt;
   const ir::DenseData& d = *p->attrs.get("value").dense();

@@ -140,12 +140,15 @@ double prod_of(const std::vector<double>& v) {
     p *= x;
   return p;
 }
+/// max and min over axes are IEEE 754-2019 maximum / minimum: NaN propagates and -0 ranks
+/// below +0, so the result does not depend on the order the values are combined in (a
+/// vectorised or split reduction gives the same bits, the sign of a zero included).
 double max_of(const std::vector<double>& v) {
   if (any_nan(v))
     return kNaN;
   double m = -kInf;
   for (double x : v)
-    m = std::max(m, x);
+    m = x > m || (x == m && !std::signbit(x)) ? x : m;
   return m;
 }
 double min_of(const std::vector<double>& v) {
@@ -153,7 +156,7 @@ double min_of(const std::vector<double>& v) {
     return kNaN;
   double m = kInf;
   for (double x : v)
-    m = std::min(m, x);
+    m = x < m || (x == m && std::signbit(x)) ? x : m;
   return m;
 }
 /// log(sum(exp(v))), shifted by the max so that no exp overflows. An all -inf (or
@@ -390,7 +393,7 @@ OpDef def_Mean() {
 }
 OpDef def_Max() {
   OpDef o = reduction(
-      "max", "maximum over axes (NaN propagates; empty axis is an error)",
+      "max", "maximum over axes (NaN propagates, -0 < +0; empty axis is an error)",
       [](const InferCtx& c) { return infer_reduction(c, "max", Domain::Numeric, false); },
       eval_reduction<max_of>);
   o.vjp = vjp_extremum;
@@ -398,7 +401,7 @@ OpDef def_Max() {
 }
 OpDef def_Min() {
   OpDef o = reduction(
-      "min", "minimum over axes (NaN propagates; empty axis is an error)",
+      "min", "minimum over axes (NaN propagates, -0 < +0; empty axis is an error)",
       [](const InferCtx& c) { return infer_reduction(c, "min", Domain::Numeric, false); },
       eval_reduction<min_of>);
   o.vjp = vjp_extremum;

@@ -134,3 +134,31 @@ TEST_CASE("emit rows: integer and f16 rows") {
   half.tol = {2e-3, 1e-4};
   CHECK(run_case(half).info.extent == 17);
 }
+
+TEST_CASE("emit rows: max and min of rows holding +0 and -0 are IEEE (-0 < +0) wherever the "
+          "zeros sit") {
+  // 1 / max tells the zero's sign: rows of -1 with +0 and -0 (max +0: 1/max = inf), rows of
+  // +1 with -0 and +0 (min -0: 1/min = -inf), the zeros at every offset in the vector loop.
+  std::vector<double> data;
+  const int64_t rows = 16, n = 300;
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t k = (r * 37 + 1) % n;
+    for (int64_t c = 0; c < n; ++c) {
+      double v = r < rows / 2 ? -1 : 1;
+      if (c == (r % 2 ? k : 0))
+        v = r < rows / 2 ? 0.0 : -0.0;
+      if (c == (r % 2 ? 0 : k))
+        v = r < rows / 2 ? -0.0 : 0.0;
+      data.push_back(v);
+    }
+  }
+  Case c;
+  c.text = loop_func({"%x: f32[16,300]"}, {"f32[16,1]", "f32[16,1]"},
+                     "  %m = max %x {axes = [-1], keepdims = true} : f32[16,1]\n"
+                     "  %r = reciprocal %m : f32[16,1]\n"
+                     "  %n = min %x {axes = [-1], keepdims = true} : f32[16,1]\n"
+                     "  %rn = reciprocal %n : f32[16,1]\n  return %r, %rn");
+  c.data[0] = data;
+  c.same_bits = true;
+  run_case(c);
+}

@@ -66,6 +66,22 @@ TEST_CASE("pattern: bindings, commutative operands, repeated names") {
   CHECK(m4.failure == "sum producer");
 }
 
+TEST_CASE("pattern: a splat is the value its dtype holds, not the attribute as written") {
+  auto g = parse(R"(
+func @f() -> (i32[2], f16[2], bool[2], f32[2]) {
+  %a = full {shape = [2], value = 2.5, dtype = i32} : i32[2]
+  %b = full {shape = [2], value = 0.1, dtype = f16} : f16[2]
+  %c = full {shape = [2], value = 0.5, dtype = bool} : bool[2]
+  %d = full {shape = [2], value = 0.1} : f32[2]
+  return %a, %b, %c, %d
+}
+)");
+  CHECK(*splat_value(value(*g, "a")) == 2.0); // what the interpreter and codegen store
+  CHECK(*splat_value(value(*g, "b")) == 0.0999755859375);
+  CHECK(*splat_value(value(*g, "c")) == 1.0);
+  CHECK(*splat_value(value(*g, "d")) == static_cast<double>(0.1f));
+}
+
 TEST_CASE("pattern: one_use, attr, where, one_of") {
   auto g = parse(kGraph);
   UseInfo uses(*g);
