@@ -17,6 +17,7 @@
 #include "backends/cpu/memory_plan.h"
 #include "ir/op_def.h"
 #include "ir/printer.h"
+#include "passes/fusion/loop_group.h"
 
 namespace tevo::cpu::detail {
 
@@ -175,6 +176,11 @@ void Lowerer::lower_node(const ir::Node& n) {
 }
 
 void Lowerer::lower_loop_group(const ir::Node& n) {
+  // The fuse pass only forms groups that keep the contract; a group written by hand in IR
+  // text may not (a reduction read at another index): an error at the group, not an
+  // assertion in the code generator.
+  if (auto why = passes::fusion::check_loop_group(*n.attrs.get("body").region()))
+    fail(n, "not a loop group the CPU backend can generate: " + *why);
   std::vector<Placed> ops, res;
   for (const ir::Value* v : n.operands)
     ops.push_back(at(v));
