@@ -335,6 +335,29 @@ std::vector<Value*> vjp_embedding(VjpCtx& c) {
   return {scatter_into_zeros(c, ids, reshape_to(c, c.dy(), {n, ch}), 0), nullptr};
 }
 
+/// gather's adjoint scatters the cotangent into zeros. One pick per row (idx of extent 1
+/// along axis, x's extents elsewhere: cross-entropy's target) is the same as a select,
+/// dx[.., j, ..] = j == idx[.., 0, ..] ? dy[.., 0, ..] : 0, which is elementwise and fuses
+/// into the loop group that consumes it (log_softmax's backward) instead of a scatter
+/// over a zeroed [rows, classes] buffer. An index out of range has already failed in the
+/// forward gather.
+std::vector<Value*> vjp_gather(VjpCtx& c) {
+  if (!c.needs(0))
+    return {nullptr, nullptr};
+  Ints xd = c.x(0)->type.shape.to_vector(), id = c.x(1)->type.shape.to_vector();
+  int64_t axis = *normalize_axis(c.attrs().i64("axis"), static_cast<int64_t>(xd.size()));
+  bool one_pick = id.size() == xd.size() && id[at(axis)] == 1;
+  for (size_t d = 0; one_pick && d < xd.size(); ++d)
+    one_pick = d == at(axis) || id[d] == xd[d];
+  if (!one_pick)
+    return {scatter_into_zeros(c, c.x(1), c.dy(), axis), nullptr};
+  Value* pos = c.op(OpKind::Iota, {},
+                    {{"shape", xd}, {"axis", axis}, {"dtype", c.x(1)->type.dtype}});
+  Value* hit = c.op(OpKind::Eq, {pos, c.x(1)});
+  Value* zero = c.fill(0, TensorType{c.dy()->type.dtype, Shape(Ints{})});
+  return {c.op(OpKind::Select, {hit, c.dy(), zero}), nullptr};
+}
+
 OpDef index_op(std::string_view name, std::string_view summary, std::string_view signature,
                int operands) {
   OpDef o;
@@ -360,11 +383,7 @@ OpDef def_Gather() {
   o.attrs = {required("axis", AttrKind::I64, "axis indexed by idx (negative counts from the end)")};
   o.infer = infer_gather;
   o.eval = eval_gather;
-  o.vjp = [](VjpCtx& c) -> std::vector<Value*> {
-    if (!c.needs(0))
-      return {nullptr, nullptr};
-    return {scatter_into_zeros(c, c.x(1), c.dy(), c.attrs().i64("axis")), nullptr};
-  };
+  o.vjp = vjp_gather;
   return o;
 }
 OpDef def_ScatterAdd() {
