@@ -229,10 +229,10 @@ private:
     llvm::AllocaInst* row;
   };
 
-  /// Whether recomputing v in a later loop repeats work worth a store and a load: v
-  /// depends on an earlier reduction (softmax's exp(x - max)), or a transcendental lies on
-  /// its path from the group's inputs (linear attention's phi(Q), summed against the
-  /// normaliser and then divided by it).
+  /// Whether recomputing v in a later loop repeats work worth a store and a load: a
+  /// transcendental lies on its path from the group's inputs (softmax's exp(x - max);
+  /// linear attention's phi(Q), summed against the normaliser and then divided by it).
+  /// Cheap values that only follow a reduction (layer norm's x - mean) are recomputed.
   bool costly(const ir::Value* v, std::map<const ir::Value*, bool>& memo) const {
     if (v->is_input() || !v->producer)
       return false;
@@ -357,15 +357,7 @@ private:
       for (const ir::Value* v2 : o_values_after(j))
         e_->emit(v2, is_keep_shaped(v2) ? keep : o);
     }
-    for (size_t j = 0; j < body_.outputs.size(); ++j) {
-      Ints sh = body_.outputs[j]->type.shape.to_vector();
-      if (sh == s_.d)
-        continue;
-      if (sh == s_.keep_dims)
-        store(j, keep, s_.keep_dims);
-      else
-        store(j, o, s_.kept);
-    }
+    store_o_results(o, keep);
     if (any_d) {
       LoopNest nest(b_, *e_);
       Index rv = open_reduced(nest);
@@ -377,6 +369,17 @@ private:
       nest.close_all();
     }
     outer.close_all();
+  }
+
+  /// Stores the O-shaped results (O_keep or O_drop) of the row at O_drop index `o`.
+  void store_o_results(const Index& o, const Index& keep) {
+    for (size_t j = 0; j < body_.outputs.size(); ++j) {
+      Ints sh = body_.outputs[j]->type.shape.to_vector();
+      if (sh == s_.keep_dims)
+        store(j, keep, s_.keep_dims);
+      else if (sh != s_.d)
+        store(j, o, s_.kept);
+    }
   }
 
   /// A row in flight in row_pipeline: its O_drop and O_keep index (rows past the block's
@@ -523,13 +526,7 @@ private:
         std::vector<llvm::Value*> all = vals[j];
         all.push_back(acc);
         bind_row(rows[j], all, n);
-        for (size_t o = 0; o < body_.outputs.size(); ++o) {
-          Ints sh = body_.outputs[o]->type.shape.to_vector();
-          if (sh == s_.keep_dims)
-            store(o, rows[j].keep, s_.keep_dims);
-          else if (sh != s_.d)
-            store(o, rows[j].o, s_.kept);
-        }
+        store_o_results(rows[j].o, rows[j].keep);
       }
     }
     e_->pop_scope();

@@ -344,12 +344,11 @@ std::vector<Value*> vjp_embedding(VjpCtx& c) {
 std::vector<Value*> vjp_gather(VjpCtx& c) {
   if (!c.needs(0))
     return {nullptr, nullptr};
-  Ints xd = c.x(0)->type.shape.to_vector(), id = c.x(1)->type.shape.to_vector();
+  Ints xd = c.x(0)->type.shape.to_vector();
   int64_t axis = *normalize_axis(c.attrs().i64("axis"), static_cast<int64_t>(xd.size()));
-  bool one_pick = id.size() == xd.size() && id[at(axis)] == 1;
-  for (size_t d = 0; one_pick && d < xd.size(); ++d)
-    one_pick = d == at(axis) || id[d] == xd[d];
-  if (!one_pick)
+  // idx matches x on every other axis (gather's type rule): one pick per row when its
+  // extent along `axis` is 1.
+  if (c.x(1)->type.shape.dim(axis) != 1)
     return {scatter_into_zeros(c, c.x(1), c.dy(), axis), nullptr};
   Value* pos = c.op(OpKind::Iota, {},
                     {{"shape", xd}, {"axis", axis}, {"dtype", c.x(1)->type.dtype}});
