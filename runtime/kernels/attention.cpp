@@ -1,22 +1,28 @@
 // attention.cpp: checks, workspace and the forward kernel of the runtime op "attention".
 //
 // Forward (flash-style): one work unit is a (batch, query head, tile of query rows). It
-// streams the key tiles its rows may see with an online softmax: per row a running max m, a running sum l and an accumulator rescaled by exp(m_old - m_new). Key
-// tiles the mask hides entirely are never visited (a sliding window visits O(window)
-// keys), tiles the mask allows entirely skip the mask test, and only the others test each
-// element. Units are dealt round-robin to the OpenMP team (causal rows differ in cost).
-// f32 accumulates in f32, as PyTorch does.
+// streams the key tiles its rows may see with an online softmax: per row a running max m,
+// a running sum l and an accumulator rescaled by exp(m_old - m_new) (folded into the value
+// product's first pass over the accumulator). Key tiles the mask hides entirely are never
+// visited (a sliding window visits O(window) keys), tiles the mask allows entirely skip the
+// mask, and the others mask each row's keys outside its interval. While a tile's rows go
+// through the softmax, the next tile's K and V rows are prefetched into L2 (at N = 16k a
+// head's K and V no longer fit there). Units are dealt round-robin to the OpenMP team
+// (causal rows differ in cost). f32 accumulates in f32, as PyTorch does.
 #include "runtime/kernels/attention.h"
 
 #include "runtime/json.h"
 #include "runtime/kernels/ops.h"
+#include "runtime/kernels/attention_gemm.h"
 #include "runtime/kernels/attention_tile.h"
 
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <fmt/format.h>
 #include <limits>
 #include <optional>
+#include <type_traits>
 #include <omp.h>
 
 namespace tevo::rt::kernels {
@@ -180,11 +186,19 @@ void check_attention(const RuntimeOpStep& s, bool grad) {
 
 namespace {
 
-/// Per-thread tiles of the forward: Q, K, V, S, accumulator, m, l.
-int64_t forward_thread_bytes(const AttnGeo& g, int64_t elem) {
+/// Element counts of the forward's per-thread tiles, in carving order: Q, K (or K^T
+/// panels), V, S, accumulator, m, l, and the rows' corrections.
+std::array<int64_t, 8> forward_tiles(const AttnGeo& g) {
   int64_t bq = attn::fwd_tile_q(g), bk = attn::fwd_tile_k(g);
-  return attn::Carver{nullptr, elem}.bytes(
-      {bq * g.d, bk * g.d, bk * g.dv, bq * bk, bq * g.dv, bq, bq});
+  return {bq * g.d, std::max(bk * g.d, attn::packed_kt_floats(bk, g.d)), bk * g.dv, bq * bk,
+          bq * g.dv, bq, bq, bq};
+}
+
+int64_t forward_thread_bytes(const AttnGeo& g, int64_t elem) {
+  int64_t b = 0;
+  for (int64_t count : forward_tiles(g))
+    b += align64(count * elem);
+  return b;
 }
 
 template <class T> void forward(const OpArgs& a, const AttnGeo& g) {
@@ -215,6 +229,10 @@ template <class T> void forward(const OpArgs& a, const AttnGeo& g) {
   const int64_t per_thread = forward_thread_bytes(g, sizeof(T));
   const T ninf = -std::numeric_limits<T>::infinity();
   const T scale = static_cast<T>(g.scale);
+  // f32 on an AVX-512 CPU: the tile products run the register-blocked kernels.
+  bool micro = false;
+  if constexpr (std::is_same_v<T, float>)
+    micro = attn::tile_gemm_available();
   // The keep map first (scanned once per distinct mask), then the per-thread tiles.
   std::optional<attn::KeepMap> km;
   if (keep)
@@ -223,14 +241,17 @@ template <class T> void forward(const OpArgs& a, const AttnGeo& g) {
 #pragma omp parallel num_threads(attn::team_size(a.threads, units))
   {
     omp_set_num_threads(1); // this thread's nested regions (inside dnnl_sgemm) stay serial
+    const attn::FlushDenormals ftz(std::is_same_v<T, float>);
     attn::Carver w{tiles + per_thread * omp_get_thread_num(), sizeof(T)};
-    T* qp = w.take<T>(bq * g.d);
-    T* kp = w.take<T>(bk * g.d);
-    T* vp = w.take<T>(bk * g.dv);
-    T* st = w.take<T>(bq * bk);
-    T* acc = w.take<T>(bq * g.dv);
-    T* mrow = w.take<T>(bq);
-    T* lrow = w.take<T>(bq);
+    const std::array<int64_t, 8> n = forward_tiles(g);
+    T* qp = w.take<T>(n[0]);
+    T* kp = w.take<T>(n[1]);
+    T* vp = w.take<T>(n[2]);
+    T* st = w.take<T>(n[3]);
+    T* acc = w.take<T>(n[4]);
+    T* mrow = w.take<T>(n[5]);
+    T* lrow = w.take<T>(n[6]);
+    T* corr = w.take<T>(n[7]);
 #pragma omp for schedule(static, 1)
     for (int64_t u = 0; u < units; ++u) {
       const int64_t bh = u / qtiles, b = bh / g.hq, h = bh % g.hq, kh = h / g.group();
@@ -250,9 +271,17 @@ template <class T> void forward(const OpArgs& a, const AttnGeo& g) {
         const int kept = km ? km->state(b, h, i0, nq, j0, nk) : 2;
         if (kept == 0)
           continue;
-        const T* kt = attn::fetch(kbase, kv, j0, nk, g.d, kp, ldk);
         const T* vt = attn::fetch(vbase, vv, j0, nk, g.dv, vp, ldv);
-        attn::gemm('N', 'T', nq, nk, g.d, scale, qt, ldq, kt, ldk, T(0), st, bk);
+        if constexpr (std::is_same_v<T, float>) {
+          if (micro) {
+            attn::pack_kt(kbase + j0 * kv.rs, kv.rs, kv.cs, nk, g.d, kp);
+            attn::scores_tile(qt, ldq, nq, g.d, kp, nk, scale, st, bk);
+          }
+        }
+        if (!micro) {
+          const T* kt = attn::fetch(kbase, kv, j0, nk, g.d, kp, ldk);
+          attn::gemm('N', 'T', nq, nk, g.d, scale, qt, ldq, kt, ldk, T(0), st, bk);
+        }
         if (bias)
           for (int64_t r = 0; r < nq; ++r)
             for (int64_t c = 0; c < nk; ++c)
@@ -260,26 +289,37 @@ template <class T> void forward(const OpArgs& a, const AttnGeo& g) {
         if (kept == 1)
           attn::mask_tile(st, bk, keep, kb, kpv, i0, nq, j0, nk);
         if (!g.tile_full(i0, i0 + nq, j0, j0 + nk))
-          for (int64_t r = 0; r < nq; ++r)
-            for (int64_t c = 0; c < nk; ++c)
-              if (!g.allowed(i0 + r, j0 + c))
-                st[r * bk + c] = ninf;
+          attn::mask_attr(st, bk, g, i0, nq, j0, nk);
+        const int64_t jn = j0 + bk, nkn = std::max<int64_t>(0, std::min(bk, hi - jn));
         for (int64_t r = 0; r < nq; ++r) {
+          if (nkn > 0) { // the next key tile's K and V rows, a share per query row
+            const int64_t ra = r * nkn / nq, rz = (r + 1) * nkn / nq;
+            attn::prefetch_rows(kbase + jn * kv.rs, kv, ra, rz, g.d);
+            attn::prefetch_rows(vbase + jn * vv.rs, vv, ra, rz, g.dv);
+          }
           T* x = st + r * bk;
           const T mnew = std::max(mrow[r], attn::row_max(x, nk));
+          corr[r] = T(1);
           if (mnew == ninf) { // nothing allowed so far: p = 0, the accumulator stays 0
             std::fill(x, x + nk, T(0));
             continue;
           }
-          const T corr = std::exp(mrow[r] - mnew); // 0 on the row's first allowed tile
-          lrow[r] = lrow[r] * corr + attn::row_exp_sum(x, nk, mnew);
+          corr[r] = std::exp(mrow[r] - mnew); // 0 on the row's first allowed tile
+          lrow[r] = lrow[r] * corr[r] + attn::row_exp_sum(x, nk, mnew);
           mrow[r] = mnew;
-          if (corr != T(1))
-            for (int64_t t = 0; t < g.dv; ++t)
-              acc[r * g.dv + t] *= corr;
         }
-        attn::gemm('N', 'N', nq, g.dv, nk, T(1), st, bk, vt, ldv, T(1), acc,
-                   std::max<int64_t>(g.dv, 1));
+        if constexpr (std::is_same_v<T, float>) {
+          if (micro)
+            attn::pv_tile(st, bk, nq, nk, vt, ldv, g.dv, corr, acc, std::max<int64_t>(g.dv, 1));
+        }
+        if (!micro) {
+          for (int64_t r = 0; r < nq; ++r)
+            if (corr[r] != T(1))
+              for (int64_t t = 0; t < g.dv; ++t)
+                acc[r * g.dv + t] *= corr[r];
+          attn::gemm('N', 'N', nq, g.dv, nk, T(1), st, bk, vt, ldv, T(1), acc,
+                     std::max<int64_t>(g.dv, 1));
+        }
       }
       T* orow = o + (bh * g.n + i0) * g.dv;
       for (int64_t r = 0; r < nq; ++r) {

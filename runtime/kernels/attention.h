@@ -5,8 +5,10 @@
 // of scores per thread exists (the workspace), never N x M. Tiles the mask attribute
 // removes are never visited; tiles a keep operand leaves empty are skipped after a scan
 // of the operand once per distinct mask (attn::KeepMap).
-// Tile products run through oneDNN's dnnl_sgemm (f32; it dispatches to AVX2/AVX-512 at
-// run time) or plain loops (f64); the row-wise softmax work uses AVX2 when the CPU has it.
+// f32 tile products run the AVX-512 micro-kernels of attention_gemm.h in the forward when
+// the CPU has AVX-512, else oneDNN's dnnl_sgemm (the backward: always); f64 plain loops.
+// The row-wise softmax work uses AVX-512 / AVX2 when the CPU has them. f32 kernels run with
+// denormals flushed (attn::FlushDenormals).
 #pragma once
 
 #include "runtime/kernels/ops.h"

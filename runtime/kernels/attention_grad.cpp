@@ -17,6 +17,7 @@
 #include <limits>
 #include <optional>
 #include <omp.h>
+#include <type_traits>
 
 namespace tevo::rt::kernels {
 
@@ -103,6 +104,7 @@ template <class T> void backward(const OpArgs& a, const AttnGeo& g) {
 #pragma omp parallel num_threads(team)
   {
     omp_set_num_threads(1); // this thread's nested regions (inside dnnl_sgemm) stay serial
+    const attn::FlushDenormals ftz(std::is_same_v<T, float>);
     const int tid = omp_get_thread_num();
     T* my_dq = dq;
     T* my_dbias = dbias;
@@ -157,10 +159,7 @@ template <class T> void backward(const OpArgs& a, const AttnGeo& g) {
           if (kept == 1)
             attn::mask_tile(st, bk, A.keep, kb, A.keepv, i0, nq, j0, nk);
           if (!g.tile_full(i0, i0 + nq, j0, j0 + nk))
-            for (int64_t r = 0; r < nq; ++r)
-              for (int64_t c = 0; c < nk; ++c)
-                if (!g.allowed(i0 + r, j0 + c))
-                  st[r * bk + c] = ninf;
+            attn::mask_attr(st, bk, g, i0, nq, j0, nk);
           // P = exp(S - lse) (0 for masked keys and for rows without any allowed key), and
           // drow = D - dlse.
           for (int64_t r = 0; r < nq; ++r) {

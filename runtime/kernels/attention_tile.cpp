@@ -205,11 +205,13 @@ bool have_avx512() {
   return __builtin_cpu_supports("avx512f");
 }
 
-/// exp8's range reduction and polynomial on 16 lanes.
+/// exp8's range reduction and polynomial on 16 lanes; the power of two is applied by
+/// vscalefps, which also gives +inf past exp's range, so only the low end is clamped (and
+/// zeroed: arguments below -87 give exactly 0).
 __attribute__((target("avx512f"))) inline __m512 exp16(__m512 x) {
-  const __m512 lo = _mm512_set1_ps(kExpLo), hi = _mm512_set1_ps(kExpHi);
-  __mmask16 under = _mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ);
-  x = _mm512_min_ps(hi, _mm512_max_ps(lo, x));
+  const __m512 lo = _mm512_set1_ps(kExpLo);
+  __mmask16 keep = _mm512_cmp_ps_mask(x, lo, _CMP_NLT_UQ); // x >= lo or NaN
+  x = _mm512_max_ps(lo, x); // second operand wins on NaN: x stays NaN
   __m512 fx = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(kLog2e)),
                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(kLn2Hi), x);
@@ -218,9 +220,7 @@ __attribute__((target("avx512f"))) inline __m512 exp16(__m512 x) {
   for (int i = 1; i < 6; ++i)
     y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(kExpPoly[i]));
   y = _mm512_fmadd_ps(y, _mm512_mul_ps(x, x), _mm512_add_ps(x, _mm512_set1_ps(1.0f)));
-  __m512i e =
-      _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(fx), _mm512_set1_epi32(127)), 23);
-  return _mm512_maskz_mul_ps(static_cast<__mmask16>(~under), y, _mm512_castsi512_ps(e));
+  return _mm512_maskz_scalef_ps(keep, y, fx);
 }
 
 __attribute__((target("avx512f"))) float row_max_avx512(const float* x, int64_t n) {

@@ -9,8 +9,39 @@
 #include <cstdint>
 #include <limits>
 #include <vector>
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#endif
 
 namespace tevo::rt::kernels::attn {
+
+/// Flushes denormals to zero on this thread (MXCSR's FTZ and DAZ) while it lives, when `on`.
+/// The f32 kernels run under it: a probability just above exp's cutoff (~1e-38) times a
+/// value of moderate size is a denormal, and each denormal FMA result costs a microcode
+/// assist (an ALiBi forward at N = 4k spent ~40% of its time there). Flushed values lie
+/// below f32's smallest normal number, far under every tolerance the kernels keep.
+class FlushDenormals {
+public:
+  explicit FlushDenormals(bool on) {
+#if defined(__x86_64__) || defined(__i386__)
+    saved_ = _mm_getcsr();
+    if (on)
+      _mm_setcsr(saved_ | 0x8040u); // FTZ (bit 15) | DAZ (bit 6)
+#else
+    (void)on;
+#endif
+  }
+  ~FlushDenormals() {
+#if defined(__x86_64__) || defined(__i386__)
+    _mm_setcsr(saved_);
+#endif
+  }
+  FlushDenormals(const FlushDenormals&) = delete;
+  FlushDenormals& operator=(const FlushDenormals&) = delete;
+
+private:
+  unsigned saved_ = 0;
+};
 
 /// A [*B, H, R, C] operand addressed per (flat batch index, head): element strides.
 struct HeadView {
@@ -90,6 +121,39 @@ void mask_tile(T* st,
     else
       for (int64_t c = 0; c < nk; ++c)
         x[c] = row[c * v.cs] ? x[c] : ninf;
+  }
+}
+
+/// Sets st[r * ld + c] = -inf where the mask attribute (causal / sliding) hides key j0 + c
+/// from query i0 + r, over rows [i0, i0 + nq) x keys [j0, j0 + nk): each row sees one
+/// interval of keys, so the rest of the row is two fills.
+template <class T>
+void mask_attr(T* st, int64_t ld, const AttnGeo& g, int64_t i0, int64_t nq, int64_t j0, int64_t nk) {
+  const T ninf = -std::numeric_limits<T>::infinity();
+  for (int64_t r = 0; r < nq; ++r) {
+    int64_t lo = 0, hi = 0;
+    g.key_range(i0 + r, i0 + r + 1, lo, hi);
+    lo = std::clamp<int64_t>(lo - j0, 0, nk);
+    hi = std::clamp<int64_t>(hi - j0, lo, nk);
+    std::fill(st + r * ld, st + r * ld + lo, ninf);
+    std::fill(st + r * ld + hi, st + r * ld + nk, ninf);
+  }
+}
+
+/// Asks for rows [r0, r1) x `cols` columns of the view at `p` (already offset to the head)
+/// to be brought into L2: the forward spreads the next key tile's K and V over the current
+/// tile's row loop, so a tile coming from L3 or memory is there before its products start.
+template <class T>
+void prefetch_rows(const T* p, const HeadView& v, int64_t r0, int64_t r1, int64_t cols) {
+  constexpr int64_t line = 64 / sizeof(T);
+  for (int64_t r = r0; r < r1; ++r) {
+    const T* row = p + r * v.rs;
+    if (v.cs == 1)
+      for (int64_t c = 0; c < cols; c += line)
+        __builtin_prefetch(row + c, 0, 2);
+    else
+      for (int64_t c = 0; c < cols; ++c)
+        __builtin_prefetch(row + c * v.cs, 0, 2);
   }
 }
 

@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <random>
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
@@ -231,6 +232,8 @@ TEST_CASE("attention kernel: bias and keep broadcasts, GQA/MQA, strided k, with 
       sh({2}, 4, 2, 33, 65, 8, 4, "causal").with_bias({4, 33, 65}),
       sh({2}, 3, 1, 9, 140, 8, 8).with_bias({1, 1, 1, 140}).with_keep({9, 140}),
       sh({1}, 2, 2, 70, 70, 4, 4, "sliding", 20).with_bias({70}).with_keep({1, 2, 70, 70}),
+      // few keys, d > dv: the packed K^T (keys rounded up to 32) outgrows K and V's tiles
+      sh({2}, 4, 1, 5, 9, 8, 4).with_bias({4, 5, 9}),
       strided,
   };
   for (size_t i = 0; i < shapes.size(); ++i) {
@@ -402,6 +405,13 @@ TEST_CASE("attention kernel: an autodiff training graph (o and lse used) compile
 
 namespace {
 
+int64_t attn_numel(const std::vector<int64_t>& dims) {
+  int64_t n = 1;
+  for (int64_t e : dims)
+    n *= e;
+  return n;
+}
+
 rt::RuntimeOpStep step(bool grad, int64_t n, int64_t m) {
   const auto desc = test::dense_desc;
   rt::RuntimeOpStep s;
@@ -481,4 +491,62 @@ TEST_CASE("attention kernel: check() rejects inconsistent steps with one-line er
   s = step(true, 16, 16);
   s.operands[4].dims = {1, 8, 17};
   expect_error(s, "lse is");
+}
+
+TEST_CASE("attention kernel: forward and backward stay inside workspace_bytes") {
+  // The per-thread tiles are carved out of one workspace; a tile larger than its share
+  // (the packed K^T panels round keys up to 32) would overwrite the next thread's tiles or
+  // whatever follows. Every byte past workspace_bytes is a canary here.
+  const auto desc = test::dense_desc;
+  for (bool grad : {false, true})
+    for (int64_t m : {1, 9, 31, 33, 700})
+      for (int64_t d : {1, 8, 20})
+        for (int threads : {1, 2}) {
+          CAPTURE(grad);
+          CAPTURE(m);
+          CAPTURE(d);
+          CAPTURE(threads);
+          const int64_t n = 5;
+          rt::RuntimeOpStep s;
+          s.op = grad ? "attention_grad" : "attention";
+          s.iattrs = {0, 0, 1, 0, 0};
+          s.fattrs = {0.5};
+          s.operands = {desc(DType::F32, {2, n, d}), desc(DType::F32, {2, m, d}),
+                        desc(DType::F32, {2, m, 3}), desc(DType::F32, {2, n, m})};
+          s.results = {desc(DType::F32, {2, n, 3}), desc(DType::F32, {2, n})};
+          if (grad) {
+            s.iattrs.push_back(0);
+            s.operands.push_back(s.results[0]);
+            s.operands.push_back(s.results[1]);
+            s.operands.push_back(s.results[0]);
+            s.results = {s.operands[0], s.operands[1], s.operands[2], s.operands[3]};
+          }
+          rt::kernels::check(s);
+          std::vector<std::vector<float>> ins, outs;
+          std::mt19937 gen(static_cast<uint32_t>(m * 7 + d));
+          std::normal_distribution<float> nd(0.0f, 1.0f);
+          for (const auto& o : s.operands) {
+            ins.emplace_back(static_cast<size_t>(attn_numel(o.dims)));
+            for (float& e : ins.back())
+              e = nd(gen);
+          }
+          for (const auto& r : s.results)
+            outs.emplace_back(static_cast<size_t>(attn_numel(r.dims)));
+          std::vector<const void*> ip;
+          std::vector<void*> op;
+          for (auto& x : ins)
+            ip.push_back(x.data());
+          for (auto& x : outs)
+            op.push_back(x.data());
+          const int64_t ws = rt::kernels::workspace_bytes(s, threads);
+          constexpr int64_t kCanary = 1 << 16;
+          std::vector<uint8_t> buf(static_cast<size_t>(ws + kCanary + 64), 0xA5);
+          auto* base = reinterpret_cast<uint8_t*>(
+              (reinterpret_cast<uintptr_t>(buf.data()) + 63) / 64 * 64);
+          rt::kernels::run(s, ip, op, base, threads);
+          int64_t touched = 0;
+          for (int64_t i = ws; i < ws + kCanary; ++i)
+            touched += base[i] != 0xA5;
+          CHECK(touched == 0);
+        }
 }

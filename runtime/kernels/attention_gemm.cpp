@@ -1,0 +1,315 @@
+// attention_gemm.cpp: AVX-512 micro-kernels for the attention forward's tile products.
+//
+// One micro-kernel shape serves both products: a block of R rows of C times NV vectors of
+// 16 columns lives in registers (R x NV <= 24 of the 32 zmm registers) for the whole inner
+// loop; each step loads NV vectors of one row of B and broadcasts one element of A per row
+// (an FMA with a memory broadcast operand). Columns past the edge are masked, so no tile
+// extent needs padding. The runtime library is built for baseline x86-64: the kernels carry
+// target attributes and are chosen at run time (tile_gemm_available).
+#include "runtime/kernels/attention_gemm.h"
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <utility>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define TEVO_TILE_GEMM 1
+#else
+#define TEVO_TILE_GEMM 0
+#endif
+
+namespace tevo::rt::kernels::attn {
+
+namespace {
+
+constexpr int64_t kPanel = 32; ///< keys per packed K^T panel (two vectors)
+constexpr int64_t kChunk = 128; ///< keys of V per pass of the value product (32 KiB at dv 64)
+
+[[noreturn]] void unavailable() {
+  std::fprintf(stderr, "tevo: internal error: AVX-512 attention tile kernels called on a CPU "
+                       "without AVX-512\n");
+  std::abort();
+}
+
+} // namespace
+
+int64_t packed_kt_floats(int64_t nk, int64_t d) {
+  return (nk + kPanel - 1) / kPanel * kPanel * d;
+}
+
+namespace {
+
+/// Panel columns [j0, j1) of pack_kt, element by element (any strides; zero past nk).
+void pack_cols(const float* k, int64_t rs, int64_t cs, int64_t nk, int64_t d, int64_t t,
+               int64_t j0, int64_t j1, float* panel) {
+  for (int64_t p = 0; p < d; ++p)
+    for (int64_t j = j0; j < j1; ++j)
+      panel[p * kPanel + j] = t + j < nk ? k[(t + j) * rs + p * cs] : 0.0f;
+}
+
+/// Transposes 16 keys x 16 features (key rows `rs` apart, features contiguous) into 16
+/// panel rows (kPanel apart): three rounds of in-lane unpacks and 128-bit shuffles.
+bool transpose16(const float* src, int64_t rs, float* dst);
+
+} // namespace
+
+void pack_kt(const float* k, int64_t rs, int64_t cs, int64_t nk, int64_t d, float* out) {
+  for (int64_t t = 0; t < nk; t += kPanel) {
+    float* panel = out + t * d;
+    int64_t j = 0;
+    // Full 16-key halves with contiguous features go through the register transpose.
+    if (cs == 1)
+      for (; j + 16 <= kPanel && t + j + 16 <= nk; j += 16) {
+        int64_t p = 0;
+        for (; p + 16 <= d; p += 16)
+          if (!transpose16(k + (t + j) * rs + p, rs, panel + p * kPanel + j))
+            break;
+        if (p < d)
+          pack_cols(k + p, rs, 1, nk, d - p, t, j, j + 16, panel + p * kPanel);
+      }
+    pack_cols(k, rs, cs, nk, d, t, j, kPanel, panel);
+  }
+}
+
+#if TEVO_TILE_GEMM
+
+// GCC 12's AVX-512 intrinsics start from _mm512_undefined_*(), which -Wuninitialized
+// reports at every inlined call site (a known false positive).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+namespace {
+
+/// C[R x 16 NV] = alpha A B + (diag(corr) C with corr set, else C with add, else 0), A(r, p) at
+/// a[r * lda + p], B's row p at b + p * ldb, C's row r at c + r * ldc. The last vector of
+/// each row of C is masked by `last`, and of B too when TAIL (else B is read in full: a
+/// zero-padded panel). Rows are addressed from one pointer per three rows (base + 0, lda
+/// or 2 lda), which keeps the loop within the general registers.
+template <int R, int NV, bool TAIL>
+__attribute__((target("avx512f"))) void micro(int64_t k,
+                                              const float* a,
+                                              int64_t lda,
+                                              const float* b,
+                                              int64_t ldb,
+                                              __mmask16 last,
+                                              float alpha,
+                                              const float* corr,
+                                              bool add,
+                                              float* c,
+                                              int64_t ldc) {
+  constexpr int G = (R + 2) / 3;
+  __m512 acc[R][NV];
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v)
+      acc[r][v] = _mm512_setzero_ps();
+  const float* ag[G];
+#pragma GCC unroll 4
+  for (int t = 0; t < G; ++t)
+    ag[t] = a + 3 * t * lda;
+  for (int64_t p = 0; p < k; ++p) {
+    __m512 bv[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v)
+      bv[v] = TAIL && v == NV - 1 ? _mm512_maskz_loadu_ps(last, b + 16 * v)
+                                  : _mm512_loadu_ps(b + 16 * v);
+    b += ldb;
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
+      const __m512 ar = _mm512_set1_ps(ag[r / 3][(r % 3) * lda]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v)
+        acc[r][v] = _mm512_fmadd_ps(ar, bv[v], acc[r][v]);
+    }
+#pragma GCC unroll 4
+    for (int t = 0; t < G; ++t)
+      ++ag[t];
+  }
+  const __m512 va = _mm512_set1_ps(alpha);
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      const __mmask16 m = v == NV - 1 ? last : static_cast<__mmask16>(0xFFFF);
+      float* cp = c + r * ldc + 16 * v;
+      __m512 x = _mm512_mul_ps(va, acc[r][v]);
+      if (corr)
+        x = _mm512_fmadd_ps(_mm512_set1_ps(corr[r]), _mm512_maskz_loadu_ps(m, cp), x);
+      else if (add)
+        x = _mm512_add_ps(_mm512_maskz_loadu_ps(m, cp), x);
+      _mm512_mask_storeu_ps(cp, m, x);
+    }
+  }
+}
+
+using Micro = void (*)(int64_t, const float*, int64_t, const float*, int64_t, __mmask16, float,
+                       const float*, bool, float*, int64_t);
+
+/// Rows per block for NV vectors: 24 accumulators (12 x 2, 8 x 3, 6 x 4).
+constexpr int rows_for(int nv) {
+  return nv <= 2 ? 12 : nv == 3 ? 8 : 6;
+}
+
+template <int NV, bool TAIL, int... Rs>
+constexpr std::array<Micro, 12> row_table(std::integer_sequence<int, Rs...>) {
+  return {&micro<Rs + 1, NV, TAIL>...};
+}
+
+using Table = std::array<std::array<Micro, 12>, 4>;
+
+/// kMicro[tail][nv - 1][rows - 1] for nv in 1..4, rows in 1..rows_for(nv).
+template <bool TAIL> Table micro_table() {
+  return {row_table<1, TAIL>(std::make_integer_sequence<int, rows_for(1)>{}),
+          row_table<2, TAIL>(std::make_integer_sequence<int, rows_for(2)>{}),
+          row_table<3, TAIL>(std::make_integer_sequence<int, rows_for(3)>{}),
+          row_table<4, TAIL>(std::make_integer_sequence<int, rows_for(4)>{})};
+}
+const std::array<Table, 2> kMicro = {micro_table<false>(), micro_table<true>()};
+
+/// Lanes [0, n) of a 16-lane mask (n clamped to [0, 16]).
+__mmask16 lanes(int64_t n) {
+  return n >= 16 ? static_cast<__mmask16>(0xFFFF)
+                 : static_cast<__mmask16>((1u << (n > 0 ? n : 0)) - 1);
+}
+
+/// C[m x w] (+)= A B over column block [0, w), w <= 64: rows in blocks of rows_for(nv).
+/// `padded`: B's rows hold whole vectors (zeros past w), so only C's edge is masked.
+void rows(int64_t m,
+          int64_t w,
+          int64_t k,
+          const float* a,
+          int64_t lda,
+          const float* b,
+          int64_t ldb,
+          bool padded,
+          float alpha,
+          const float* corr,
+          bool add,
+          float* c,
+          int64_t ldc) {
+  const int nv = static_cast<int>((w + 15) / 16);
+  const __mmask16 last = lanes(w - 16 * (nv - 1));
+  const auto& table = kMicro[!padded && last != 0xFFFF][static_cast<size_t>(nv - 1)];
+  const int64_t rb = rows_for(nv);
+  for (int64_t r = 0; r < m; r += rb) {
+    const int64_t nr = m - r < rb ? m - r : rb;
+    table[static_cast<size_t>(nr - 1)](k, a + r * lda, lda, b, ldb, last, alpha,
+                                       corr ? corr + r : nullptr, add, c + r * ldc, ldc);
+  }
+}
+
+
+__attribute__((target("avx512f"))) void transpose16_avx512(const float* src, int64_t rs,
+                                                            float* dst) {
+  __m512 r[16], t[16];
+  for (int i = 0; i < 16; ++i)
+    r[i] = _mm512_loadu_ps(src + i * rs);
+  // Round 1: interleave pairs of rows (elements), round 2: pairs of pairs (64-bit), round
+  // 3 and 4: 128-bit lanes across groups of four and eight rows.
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4)
+    for (int h = 0; h < 2; ++h) {
+      __m512d a = _mm512_castps_pd(t[i + h]), b = _mm512_castps_pd(t[i + 2 + h]);
+      r[i + h] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+      r[i + 2 + h] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+    }
+  for (int i = 0; i < 16; i += 8)
+    for (int h = 0; h < 4; ++h) {
+      t[i + h] = _mm512_shuffle_f32x4(r[i + h], r[i + 4 + h], 0x88);
+      t[i + 4 + h] = _mm512_shuffle_f32x4(r[i + h], r[i + 4 + h], 0xDD);
+    }
+  for (int h = 0; h < 8; ++h) {
+    r[h] = _mm512_shuffle_f32x4(t[h], t[h + 8], 0x88);
+    r[h + 8] = _mm512_shuffle_f32x4(t[h], t[h + 8], 0xDD);
+  }
+  // r[x] now holds feature f(x) of the 16 keys; f undoes the interleaving above.
+  for (int x = 0; x < 16; ++x) {
+    const int f = (x & 12) | (x & 1) << 1 | (x >> 1 & 1); // rounds 1-2 swap bits 0 and 1
+    _mm512_storeu_ps(dst + f * kPanel, r[x]);
+  }
+}
+
+bool transpose16(const float* src, int64_t rs, float* dst) {
+  if (!__builtin_cpu_supports("avx512f"))
+    return false;
+  transpose16_avx512(src, rs, dst);
+  return true;
+}
+
+} // namespace
+
+bool tile_gemm_available() {
+  return __builtin_cpu_supports("avx512f");
+}
+
+void scores_tile(const float* q,
+                 int64_t ldq,
+                 int64_t nq,
+                 int64_t d,
+                 const float* ktp,
+                 int64_t nk,
+                 float scale,
+                 float* s,
+                 int64_t lds) {
+  if (!tile_gemm_available())
+    unavailable();
+  // Panel outer: a panel (32 keys x d) stays in L1 while the query rows stream past it.
+  for (int64_t t = 0; t < nk; t += kPanel)
+    rows(nq, nk - t < kPanel ? nk - t : kPanel, d, q, ldq, ktp + t * d, kPanel, true, scale,
+         nullptr, false, s + t, lds);
+}
+
+void pv_tile(const float* p,
+             int64_t ldp,
+             int64_t nq,
+             int64_t nk,
+             const float* v,
+             int64_t ldv,
+             int64_t dv,
+             const float* corr,
+             float* acc,
+             int64_t ldacc) {
+  if (!tile_gemm_available())
+    unavailable();
+  // Columns in blocks of 64, keys in chunks of kChunk (a chunk of V stays in L1 while every
+  // row block passes over it); the correction applies on the first chunk only.
+  for (int64_t t = 0; t < dv; t += 64)
+    for (int64_t c0 = 0; c0 < nk; c0 += kChunk) {
+      const int64_t kc = nk - c0 < kChunk ? nk - c0 : kChunk;
+      rows(nq, dv - t < 64 ? dv - t : 64, kc, p + c0, ldp, v + c0 * ldv + t, ldv, false, 1.0f,
+           c0 == 0 ? corr : nullptr, true, acc + t, ldacc);
+    }
+}
+
+#pragma GCC diagnostic pop
+
+#else
+
+namespace {
+bool transpose16(const float*, int64_t, float*) {
+  return false;
+}
+} // namespace
+
+bool tile_gemm_available() {
+  return false;
+}
+void scores_tile(const float*, int64_t, int64_t, int64_t, const float*, int64_t, float, float*,
+                 int64_t) {
+  unavailable();
+}
+void pv_tile(const float*, int64_t, int64_t, int64_t, const float*, int64_t, int64_t,
+             const float*, float*, int64_t) {
+  unavailable();
+}
+
+#endif
+
+} // namespace tevo::rt::kernels::attn
