@@ -310,7 +310,8 @@ template <class T> void forward(const OpArgs& a, const AttnGeo& g) {
         }
         if constexpr (std::is_same_v<T, float>) {
           if (micro)
-            attn::pv_tile(st, bk, nq, nk, vt, ldv, g.dv, corr, acc, std::max<int64_t>(g.dv, 1));
+            attn::product_tile(nq, g.dv, nk, 1.0f, st, bk, 1, vt, ldv, corr, true, acc,
+                               std::max<int64_t>(g.dv, 1));
         }
         if (!micro) {
           for (int64_t r = 0; r < nq; ++r)

@@ -5,8 +5,8 @@
 // of scores per thread exists (the workspace), never N x M. Tiles the mask attribute
 // removes are never visited; tiles a keep operand leaves empty are skipped after a scan
 // of the operand once per distinct mask (attn::KeepMap).
-// f32 tile products run the AVX-512 micro-kernels of attention_gemm.h in the forward when
-// the CPU has AVX-512, else oneDNN's dnnl_sgemm (the backward: always); f64 plain loops.
+// f32 tile products run the AVX-512 micro-kernels of attention_gemm.h when the CPU has
+// AVX-512, else oneDNN's dnnl_sgemm; f64 plain loops.
 // The row-wise softmax work uses AVX-512 / AVX2 when the CPU has them. f32 kernels run with
 // denormals flushed (attn::FlushDenormals).
 #pragma once

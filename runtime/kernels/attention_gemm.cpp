@@ -25,7 +25,7 @@ namespace tevo::rt::kernels::attn {
 namespace {
 
 constexpr int64_t kPanel = 32; ///< keys per packed K^T panel (two vectors)
-constexpr int64_t kChunk = 128; ///< keys of V per pass of the value product (32 KiB at dv 64)
+constexpr int64_t kChunk = 128; ///< inner extent per pass of product_tile (V: 32 KiB at dv 64)
 
 [[noreturn]] void unavailable() {
   std::fprintf(stderr, "tevo: internal error: AVX-512 attention tile kernels called on a CPU "
@@ -84,14 +84,15 @@ void pack_kt(const float* k, int64_t rs, int64_t cs, int64_t nk, int64_t d, floa
 namespace {
 
 /// C[R x 16 NV] = alpha A B + (diag(corr) C with corr set, else C with add, else 0), A(r, p) at
-/// a[r * lda + p], B's row p at b + p * ldb, C's row r at c + r * ldc. The last vector of
-/// each row of C is masked by `last`, and of B too when TAIL (else B is read in full: a
-/// zero-padded panel). Rows are addressed from one pointer per three rows (base + 0, lda
-/// or 2 lda), which keeps the loop within the general registers.
+/// a[r * ars + p * acs], B's row p at b + p * ldb, C's row r at c + r * ldc. The last vector
+/// of each row of C is masked by `last`, and of B too when TAIL (else B is read in full: a
+/// zero-padded panel). Rows are addressed from one pointer per three rows (base + 0, ars
+/// or 2 ars), which keeps the loop within the general registers.
 template <int R, int NV, bool TAIL>
 __attribute__((target("avx512f"))) void micro(int64_t k,
                                               const float* a,
-                                              int64_t lda,
+                                              int64_t ars,
+                                              int64_t acs,
                                               const float* b,
                                               int64_t ldb,
                                               __mmask16 last,
@@ -110,7 +111,7 @@ __attribute__((target("avx512f"))) void micro(int64_t k,
   const float* ag[G];
 #pragma GCC unroll 4
   for (int t = 0; t < G; ++t)
-    ag[t] = a + 3 * t * lda;
+    ag[t] = a + 3 * t * ars;
   for (int64_t p = 0; p < k; ++p) {
     __m512 bv[NV];
 #pragma GCC unroll 4
@@ -120,14 +121,14 @@ __attribute__((target("avx512f"))) void micro(int64_t k,
     b += ldb;
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
-      const __m512 ar = _mm512_set1_ps(ag[r / 3][(r % 3) * lda]);
+      const __m512 ar = _mm512_set1_ps(ag[r / 3][(r % 3) * ars]);
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v)
         acc[r][v] = _mm512_fmadd_ps(ar, bv[v], acc[r][v]);
     }
 #pragma GCC unroll 4
     for (int t = 0; t < G; ++t)
-      ++ag[t];
+      ag[t] += acs;
   }
   const __m512 va = _mm512_set1_ps(alpha);
 #pragma GCC unroll 16
@@ -146,8 +147,8 @@ __attribute__((target("avx512f"))) void micro(int64_t k,
   }
 }
 
-using Micro = void (*)(int64_t, const float*, int64_t, const float*, int64_t, __mmask16, float,
-                       const float*, bool, float*, int64_t);
+using Micro = void (*)(int64_t, const float*, int64_t, int64_t, const float*, int64_t, __mmask16,
+                       float, const float*, bool, float*, int64_t);
 
 /// Rows per block for NV vectors: 24 accumulators (12 x 2, 8 x 3, 6 x 4).
 constexpr int rows_for(int nv) {
@@ -182,7 +183,8 @@ void rows(int64_t m,
           int64_t w,
           int64_t k,
           const float* a,
-          int64_t lda,
+          int64_t ars,
+          int64_t acs,
           const float* b,
           int64_t ldb,
           bool padded,
@@ -197,11 +199,10 @@ void rows(int64_t m,
   const int64_t rb = rows_for(nv);
   for (int64_t r = 0; r < m; r += rb) {
     const int64_t nr = m - r < rb ? m - r : rb;
-    table[static_cast<size_t>(nr - 1)](k, a + r * lda, lda, b, ldb, last, alpha,
+    table[static_cast<size_t>(nr - 1)](k, a + r * ars, ars, acs, b, ldb, last, alpha,
                                        corr ? corr + r : nullptr, add, c + r * ldc, ldc);
   }
 }
-
 
 __attribute__((target("avx512f"))) void transpose16_avx512(const float* src, int64_t rs,
                                                             float* dst) {
@@ -262,29 +263,38 @@ void scores_tile(const float* q,
     unavailable();
   // Panel outer: a panel (32 keys x d) stays in L1 while the query rows stream past it.
   for (int64_t t = 0; t < nk; t += kPanel)
-    rows(nq, nk - t < kPanel ? nk - t : kPanel, d, q, ldq, ktp + t * d, kPanel, true, scale,
+    rows(nq, nk - t < kPanel ? nk - t : kPanel, d, q, ldq, 1, ktp + t * d, kPanel, true, scale,
          nullptr, false, s + t, lds);
 }
 
-void pv_tile(const float* p,
-             int64_t ldp,
-             int64_t nq,
-             int64_t nk,
-             const float* v,
-             int64_t ldv,
-             int64_t dv,
-             const float* corr,
-             float* acc,
-             int64_t ldacc) {
+void product_tile(int64_t m,
+                  int64_t n,
+                  int64_t k,
+                  float alpha,
+                  const float* a,
+                  int64_t ars,
+                  int64_t acs,
+                  const float* b,
+                  int64_t ldb,
+                  const float* corr,
+                  bool add,
+                  float* c,
+                  int64_t ldc) {
   if (!tile_gemm_available())
     unavailable();
-  // Columns in blocks of 64, keys in chunks of kChunk (a chunk of V stays in L1 while every
-  // row block passes over it); the correction applies on the first chunk only.
-  for (int64_t t = 0; t < dv; t += 64)
-    for (int64_t c0 = 0; c0 < nk; c0 += kChunk) {
-      const int64_t kc = nk - c0 < kChunk ? nk - c0 : kChunk;
-      rows(nq, dv - t < 64 ? dv - t : 64, kc, p + c0, ldp, v + c0 * ldv + t, ldv, false, 1.0f,
-           c0 == 0 ? corr : nullptr, true, acc + t, ldacc);
+  if (k <= 0) { // no products: only the scaling or clearing of C
+    for (int64_t r = 0; r < m; ++r)
+      for (int64_t t = 0; t < n; ++t)
+        c[r * ldc + t] = corr ? corr[r] * c[r * ldc + t] : add ? c[r * ldc + t] : 0.0f;
+    return;
+  }
+  // Columns in blocks of 64, the inner extent in chunks of kChunk (a chunk of B stays in L1
+  // while every row block passes over it); C's scaling or clearing happens on the first.
+  for (int64_t t = 0; t < n; t += 64)
+    for (int64_t p0 = 0; p0 < k; p0 += kChunk) {
+      const int64_t kc = k - p0 < kChunk ? k - p0 : kChunk;
+      rows(m, n - t < 64 ? n - t : 64, kc, a + p0 * acs, ars, acs, b + p0 * ldb + t, ldb, false,
+           alpha, p0 == 0 ? corr : nullptr, p0 == 0 ? add : true, c + t, ldc);
     }
 }
 
@@ -305,8 +315,8 @@ void scores_tile(const float*, int64_t, int64_t, int64_t, const float*, int64_t,
                  int64_t) {
   unavailable();
 }
-void pv_tile(const float*, int64_t, int64_t, int64_t, const float*, int64_t, int64_t,
-             const float*, float*, int64_t) {
+void product_tile(int64_t, int64_t, int64_t, float, const float*, int64_t, int64_t,
+                  const float*, int64_t, const float*, bool, float*, int64_t) {
   unavailable();
 }
 

@@ -1,27 +1,30 @@
-// attention_gemm.h: the f32 tile products of the attention forward with AVX-512
+// attention_gemm.h: the f32 tile products of the attention kernels with AVX-512
 // register-blocked micro-kernels (internal to runtime/kernels).
 //
-// The forward's products are small and lopsided: a score tile S = scale Q K^T is
-// [256 x 512] with an inner extent of d (64), the value product acc += P V is [256 x 64]
-// with an inner extent of 512. dnnl_sgemm packs both operands on every call and ran these
-// at ~64% of the FMA peak; these kernels keep a block of C in registers for the whole inner
-// loop, broadcast A from memory and read B as rows of 16-float vectors: K^T is packed once per
-// key tile (pack_kt), V is read in place. The online-softmax correction of the
-// accumulator (acc *= exp(m_old - m_new)) is folded into the value product's first touch of C.
+// The products are small and lopsided: the forward's score tile S = scale Q K^T is
+// [256 x 512] with an inner extent of d (64), its value product acc += P V is [256 x 64]
+// with an inner extent of 512; the backward's are [64 x 256] and [256 x d] with inner
+// extents of d, dv or 64. dnnl_sgemm packs both operands on every call (143 / 130 GFLOP/s on
+// the forward's two, peak 150); these kernels keep a block of C in registers for the whole
+// inner loop, broadcast A from memory (plain or transposed) and read B as rows of 16-float
+// vectors (148 / 150): K^T is packed once per key tile (pack_kt), V and Q are read in place.
+// The online-softmax correction (acc *= exp(m_old - m_new)) is folded into the value
+// product's first pass over C.
 #pragma once
 
 #include <cstdint>
 
 namespace tevo::rt::kernels::attn {
 
-/// Whether the CPU runs the AVX-512 tile products (the forward falls back to dnnl_sgemm).
+/// Whether the CPU runs the AVX-512 tile products (else the kernels use dnnl_sgemm).
 bool tile_gemm_available();
 
 /// Floats pack_kt writes for nk keys of width d: nk rounded up to a panel (32 keys) times d.
 int64_t packed_kt_floats(int64_t nk, int64_t d);
 
 /// Packs K^T for keys [0, nk) of a head (element (j, p) at k[j * rs + p * cs]) into panels
-/// of 32 keys: panel t holds, for each p, keys 32t .. 32t + 31 (zero past nk).
+/// of 32 keys: panel t holds, for each p, keys 32t .. 32t + 31 (zero past nk). Any [nk x d]
+/// operand read transposed packs the same way (the backward's V for dP = dO V^T).
 void pack_kt(const float* k, int64_t rs, int64_t cs, int64_t nk, int64_t d, float* out);
 
 /// s[r * lds + c] = scale * sum_p q[r * ldq + p] K[c][p] for r < nq, c < nk, with K as
@@ -36,17 +39,23 @@ void scores_tile(const float* q,
                  float* s,
                  int64_t lds);
 
-/// acc[r * ldacc + t] = corr[r] * acc[r * ldacc + t] + sum_c p[r * ldp + c] v[c * ldv + t]
-/// for r < nq, t < dv (corr null: 1). Needs tile_gemm_available().
-void pv_tile(const float* p,
-             int64_t ldp,
-             int64_t nq,
-             int64_t nk,
-             const float* v,
-             int64_t ldv,
-             int64_t dv,
-             const float* corr,
-             float* acc,
-             int64_t ldacc);
+/// C[m x n] = alpha A B + (diag(corr) C when corr is set, else C when add, else 0), with
+/// A(r, p) at a[r * ars + p * acs] (a row-major A: acs = 1; a transposed one: ars = 1) and
+/// row p of B at b + p * ldb, for r < m, t < n. The forward's value product is
+/// (nq, dv, nk, 1, P, ldp, 1, V, ldv, corr, true, acc, dv); the backward's P^T dO and
+/// dS^T Q read A transposed. Needs tile_gemm_available().
+void product_tile(int64_t m,
+                  int64_t n,
+                  int64_t k,
+                  float alpha,
+                  const float* a,
+                  int64_t ars,
+                  int64_t acs,
+                  const float* b,
+                  int64_t ldb,
+                  const float* corr,
+                  bool add,
+                  float* c,
+                  int64_t ldc);
 
 } // namespace tevo::rt::kernels::attn

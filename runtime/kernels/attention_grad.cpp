@@ -10,8 +10,10 @@
 // the result itself) and the copies are summed in thread order afterwards, so results are
 // deterministic for a given thread count (units are dealt round-robin, statically).
 #include "runtime/kernels/attention.h"
+#include "runtime/kernels/attention_gemm.h"
 #include "runtime/kernels/attention_tile.h"
 
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -21,10 +23,23 @@
 
 namespace tevo::rt::kernels {
 
+namespace {
+
+/// Element counts of the backward's per-thread tiles, in carving order: K, V, Q, dO, S/P/dS,
+/// dP, the dK and dV accumulators, D, and K^T and V^T packed for the micro-kernels.
+std::array<int64_t, 11> backward_tiles(const AttnGeo& g) {
+  int64_t bq = attn::tile_q(g), bk = attn::tile_k(g);
+  return {bk * g.d,  bk * g.dv, bq * g.d, bq * g.dv, bq * bk, bq * bk, bk * g.d, bk * g.dv, bq,
+          attn::packed_kt_floats(bk, g.d), attn::packed_kt_floats(bk, g.dv)};
+}
+
+} // namespace
+
 int64_t attn::backward_thread_bytes(const AttnGeo& g, int64_t elem) {
-  int64_t bq = tile_q(g), bk = tile_k(g);
-  return Carver{nullptr, elem}.bytes(
-      {bk * g.d, bk * g.dv, bq * g.d, bq * g.dv, bq * bk, bq * bk, bk * g.d, bk * g.dv, bq});
+  int64_t b = 0;
+  for (int64_t count : backward_tiles(g))
+    b += align64(count * elem);
+  return b;
 }
 
 namespace {
@@ -101,6 +116,10 @@ template <class T> void backward(const OpArgs& a, const AttnGeo& g) {
       (g.has_bias ? align64(nb_all * static_cast<int64_t>(sizeof(T))) : 0);
   const T ninf = -std::numeric_limits<T>::infinity();
   const T scale = static_cast<T>(g.scale);
+  // f32 on an AVX-512 CPU: the tile products run the register-blocked kernels.
+  bool micro = false;
+  if constexpr (std::is_same_v<T, float>)
+    micro = attn::tile_gemm_available();
 #pragma omp parallel num_threads(team)
   {
     omp_set_num_threads(1); // this thread's nested regions (inside dnnl_sgemm) stay serial
@@ -117,15 +136,18 @@ template <class T> void backward(const OpArgs& a, const AttnGeo& g) {
     if (my_dbias)
       std::fill(my_dbias, my_dbias + nb_all, T(0));
     attn::Carver w{ws + per_thread * tid, sizeof(T)};
-    T* kp = w.take<T>(bk * g.d);
-    T* vp = w.take<T>(bk * g.dv);
-    T* qp = w.take<T>(bq * g.d);
-    T* dop = w.take<T>(bq * g.dv);
-    T* st = w.take<T>(bq * bk);
-    T* dpt = w.take<T>(bq * bk);
-    T* dk_acc = w.take<T>(bk * g.d);
-    T* dv_acc = w.take<T>(bk * g.dv);
-    T* drow = w.take<T>(bq);
+    const std::array<int64_t, 11> n = backward_tiles(g);
+    T* kp = w.take<T>(n[0]);
+    T* vp = w.take<T>(n[1]);
+    T* qp = w.take<T>(n[2]);
+    T* dop = w.take<T>(n[3]);
+    T* st = w.take<T>(n[4]);
+    T* dpt = w.take<T>(n[5]);
+    T* dk_acc = w.take<T>(n[6]);
+    T* dv_acc = w.take<T>(n[7]);
+    T* drow = w.take<T>(n[8]);
+    T* ktp = w.take<T>(n[9]);
+    T* vtp = w.take<T>(n[10]);
     const int64_t ldd = std::max<int64_t>(g.d, 1), lddv = std::max<int64_t>(g.dv, 1);
 #pragma omp for schedule(static, 1)
     for (int64_t u = 0; u < units; ++u) {
@@ -136,6 +158,12 @@ template <class T> void backward(const OpArgs& a, const AttnGeo& g) {
       const T* vt = attn::fetch(A.v + A.vv.base(b, kh), A.vv, j0, nk, g.dv, vp, ldv);
       std::fill(dk_acc, dk_acc + nk * g.d, T(0));
       std::fill(dv_acc, dv_acc + nk * g.dv, T(0));
+      if constexpr (std::is_same_v<T, float>) {
+        if (micro) { // K^T and V^T once per key tile, for every query tile it meets
+          attn::pack_kt(kt, ldk, 1, nk, g.d, ktp);
+          attn::pack_kt(vt, ldv, 1, nk, g.dv, vtp);
+        }
+      }
       int64_t lo = 0, hi = 0;
       g.query_range(j0, j0 + nk, lo, hi);
       for (int64_t h = kh * g.group(); h < (kh + 1) * g.group(); ++h) {
@@ -151,7 +179,12 @@ template <class T> void backward(const OpArgs& a, const AttnGeo& g) {
             continue;
           const T* qt = attn::fetch(A.q + A.qv.base(b, h), A.qv, i0, nq, g.d, qp, ldq);
           const T* dot = attn::fetch(dobase, A.dov, i0, nq, g.dv, dop, lddo);
-          attn::gemm('N', 'T', nq, nk, g.d, scale, qt, ldq, kt, ldk, T(0), st, bk);
+          if constexpr (std::is_same_v<T, float>) {
+            if (micro)
+              attn::scores_tile(qt, ldq, nq, g.d, ktp, nk, scale, st, bk);
+          }
+          if (!micro)
+            attn::gemm('N', 'T', nq, nk, g.d, scale, qt, ldq, kt, ldk, T(0), st, bk);
           if (A.bias)
             for (int64_t r = 0; r < nq; ++r)
               for (int64_t c = 0; c < nk; ++c)
@@ -177,14 +210,33 @@ template <class T> void backward(const OpArgs& a, const AttnGeo& g) {
               dd += dobase[i * A.dov.rs + t * A.dov.cs] * obase[i * A.ov.rs + t * A.ov.cs];
             drow[r] = dd - (A.dlse ? A.dlse[GradArgs<T>::row_at(A.dlse_st, g, b, h, i)] : T(0));
           }
-          attn::gemm('T', 'N', nk, g.dv, nq, T(1), st, bk, dot, lddo, T(1), dv_acc, lddv);
-          attn::gemm('N', 'T', nq, nk, g.dv, T(1), dot, lddo, vt, ldv, T(0), dpt, bk);
+          T* dq_rows = my_dq + (bh * g.n + i0) * g.d;
+          if constexpr (std::is_same_v<T, float>) {
+            if (micro) {
+              attn::product_tile(nk, g.dv, nq, 1.0f, st, 1, bk, dot, lddo, nullptr, true, dv_acc,
+                                 lddv);
+              attn::scores_tile(dot, lddo, nq, g.dv, vtp, nk, 1.0f, dpt, bk);
+            }
+          }
+          if (!micro) {
+            attn::gemm('T', 'N', nk, g.dv, nq, T(1), st, bk, dot, lddo, T(1), dv_acc, lddv);
+            attn::gemm('N', 'T', nq, nk, g.dv, T(1), dot, lddo, vt, ldv, T(0), dpt, bk);
+          }
           for (int64_t r = 0; r < nq; ++r)
             for (int64_t c = 0; c < nk; ++c)
               st[r * bk + c] *= dpt[r * bk + c] - drow[r];
-          attn::gemm('T', 'N', nk, g.d, nq, scale, st, bk, qt, ldq, T(1), dk_acc, ldd);
-          attn::gemm('N', 'N', nq, g.d, nk, scale, st, bk, kt, ldk, T(1),
-                     my_dq + (bh * g.n + i0) * g.d, ldd);
+          if constexpr (std::is_same_v<T, float>) {
+            if (micro) {
+              attn::product_tile(nk, g.d, nq, scale, st, 1, bk, qt, ldq, nullptr, true, dk_acc,
+                                 ldd);
+              attn::product_tile(nq, g.d, nk, scale, st, bk, 1, kt, ldk, nullptr, true, dq_rows,
+                                 ldd);
+            }
+          }
+          if (!micro) {
+            attn::gemm('T', 'N', nk, g.d, nq, scale, st, bk, qt, ldq, T(1), dk_acc, ldd);
+            attn::gemm('N', 'N', nq, g.d, nk, scale, st, bk, kt, ldk, T(1), dq_rows, ldd);
+          }
           if (my_dbias)
             for (int64_t r = 0; r < nq; ++r)
               for (int64_t c = 0; c < nk; ++c)

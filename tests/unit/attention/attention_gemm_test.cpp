@@ -1,4 +1,4 @@
-// The attention forward's AVX-512 tile products (pack_kt, scores_tile, pv_tile) against
+// The attention kernels' AVX-512 tile products (pack_kt, scores_tile, product_tile) against
 // double-precision sums, on every edge the micro-kernels mask: row blocks that do not fill
 // 12 (scores) or 6 / 8 (values) rows, key panels and value columns that stop inside a
 // vector, strided and transposed K, and the elements past a tile that must stay untouched.
@@ -76,46 +76,52 @@ TEST_CASE("attention tile products: scores = scale Q K^T over packed K^T panels"
         }
 }
 
-TEST_CASE("attention tile products: acc = diag(corr) acc + P V, masked columns and rows") {
+TEST_CASE("attention tile products: C = alpha A B + diag(corr) C / C / 0, A plain or transposed") {
   if (!tile_gemm_available()) {
-    MESSAGE("no AVX-512 on this CPU: the forward uses dnnl_sgemm, nothing to test here");
+    MESSAGE("no AVX-512 on this CPU: the kernels use dnnl_sgemm, nothing to test here");
     return;
   }
   uint32_t seed = 100;
-  for (int64_t nq : {1, 5, 6, 7, 13, 64})
-    for (int64_t nk : {1, 16, 17, 127, 128, 129, 300})
-      for (int64_t dv : {1, 15, 16, 17, 48, 64, 65, 130})
-        for (bool with_corr : {false, true}) {
-          CAPTURE(nq);
-          CAPTURE(nk);
-          CAPTURE(dv);
-          CAPTURE(with_corr);
-          const int64_t ldp = nk + 3, ldv = dv + 2, ldacc = dv + 4;
-          std::vector<float> p = randn(nq * ldp, seed++), v = randn(nk * ldv, seed++);
-          std::vector<float> acc = randn(nq * ldacc, seed++), corr = randn(nq, seed++);
-          for (int64_t r = 0; r < nq; ++r)
-            for (int64_t t = dv; t < ldacc; ++t)
-              acc[static_cast<size_t>(r * ldacc + t)] = kSentinel;
-          const std::vector<float> before = acc;
-          pv_tile(p.data(), ldp, nq, nk, v.data(), ldv, dv, with_corr ? corr.data() : nullptr,
-                  acc.data(), ldacc);
-          int bad = 0;
-          for (int64_t r = 0; r < nq; ++r) {
-            const double cr = with_corr ? corr[static_cast<size_t>(r)] : 1.0;
-            for (int64_t t = 0; t < dv; ++t) {
-              double want = cr * before[static_cast<size_t>(r * ldacc + t)];
-              double mag = std::fabs(want);
-              for (int64_t c = 0; c < nk; ++c) {
-                double x = static_cast<double>(p[static_cast<size_t>(r * ldp + c)]) *
-                           v[static_cast<size_t>(c * ldv + t)];
-                want += x;
-                mag += std::fabs(x);
+  for (int64_t m : {1, 5, 6, 7, 13, 64})
+    for (int64_t k : {0, 1, 16, 17, 127, 128, 129, 300})
+      for (int64_t n : {1, 15, 16, 17, 48, 64, 65, 130})
+        for (int mode = 0; mode < 3; ++mode) // corr, add, overwrite
+          for (bool at : {false, true}) {
+            CAPTURE(m);
+            CAPTURE(k);
+            CAPTURE(n);
+            CAPTURE(mode);
+            CAPTURE(at);
+            // A is [m x k] with row stride k + 3, or stored transposed ([k x m], stride m + 2)
+            const int64_t ars = at ? 1 : k + 3, acs = at ? m + 2 : 1;
+            const int64_t ldb = n + 2, ldc = n + 4;
+            std::vector<float> a = randn((at ? k * acs : m * ars) + 1, seed++);
+            std::vector<float> b = randn(k * ldb + 1, seed++);
+            std::vector<float> c = randn(m * ldc, seed++), corr = randn(m, seed++);
+            for (int64_t r = 0; r < m; ++r)
+              for (int64_t t = n; t < ldc; ++t)
+                c[static_cast<size_t>(r * ldc + t)] = kSentinel;
+            const std::vector<float> before = c;
+            const float alpha = 0.75f;
+            product_tile(m, n, k, alpha, a.data(), ars, acs, b.data(), ldb,
+                         mode == 0 ? corr.data() : nullptr, mode == 1, c.data(), ldc);
+            int bad = 0;
+            for (int64_t r = 0; r < m; ++r) {
+              const double keep = mode == 0 ? corr[static_cast<size_t>(r)] : mode == 1 ? 1 : 0;
+              for (int64_t t = 0; t < n; ++t) {
+                double want = keep * before[static_cast<size_t>(r * ldc + t)];
+                double mag = std::fabs(want);
+                for (int64_t p = 0; p < k; ++p) {
+                  double x = alpha * static_cast<double>(a[static_cast<size_t>(r * ars + p * acs)]) *
+                             b[static_cast<size_t>(p * ldb + t)];
+                  want += x;
+                  mag += std::fabs(x);
+                }
+                bad += !close(c[static_cast<size_t>(r * ldc + t)], want, mag);
               }
-              bad += !close(acc[static_cast<size_t>(r * ldacc + t)], want, mag);
+              for (int64_t t = n; t < ldc; ++t)
+                bad += c[static_cast<size_t>(r * ldc + t)] != kSentinel;
             }
-            for (int64_t t = dv; t < ldacc; ++t)
-              bad += acc[static_cast<size_t>(r * ldacc + t)] != kSentinel;
+            CHECK(bad == 0);
           }
-          CHECK(bad == 0);
-        }
 }
