@@ -272,20 +272,22 @@ template <class T> void forward(const OpArgs& a, const AttnGeo& g) {
         if (kept == 0)
           continue;
         const T* vt = attn::fetch(vbase, vv, j0, nk, g.dv, vp, ldv);
+        // A bias whose rows run along keys is added in the score product's store.
+        const bool bias_in_store = micro && bias && bv.cs == 1;
         if constexpr (std::is_same_v<T, float>) {
           if (micro) {
             attn::pack_kt(kbase + j0 * kv.rs, kv.rs, kv.cs, nk, g.d, kp);
-            attn::scores_tile(qt, ldq, nq, g.d, kp, nk, scale, st, bk);
+            attn::scores_tile(qt, ldq, nq, g.d, kp, nk, scale,
+                              bias_in_store ? bias + bb + i0 * bv.rs + j0 : nullptr, bv.rs, st,
+                              bk);
           }
         }
         if (!micro) {
           const T* kt = attn::fetch(kbase, kv, j0, nk, g.d, kp, ldk);
           attn::gemm('N', 'T', nq, nk, g.d, scale, qt, ldq, kt, ldk, T(0), st, bk);
         }
-        if (bias)
-          for (int64_t r = 0; r < nq; ++r)
-            for (int64_t c = 0; c < nk; ++c)
-              st[r * bk + c] += bias[bb + (i0 + r) * bv.rs + (j0 + c) * bv.cs];
+        if (bias && !bias_in_store)
+          attn::add_bias(st, bk, bias, bb, bv, i0, nq, j0, nk);
         if (kept == 1)
           attn::mask_tile(st, bk, keep, kb, kpv, i0, nq, j0, nk);
         if (!g.tile_full(i0, i0 + nq, j0, j0 + nk))

@@ -83,8 +83,8 @@ void pack_kt(const float* k, int64_t rs, int64_t cs, int64_t nk, int64_t d, floa
 
 namespace {
 
-/// C[R x 16 NV] = alpha A B + (diag(corr) C with corr set, else C with add, else 0), A(r, p) at
-/// a[r * ars + p * acs], B's row p at b + p * ldb, C's row r at c + r * ldc. The last vector
+/// C[R x 16 NV] = alpha A B + (diag(corr) C with corr set, else C with add, else 0) + (D when
+/// dm is set: row r at dm + r * ldd), A(r, p) at a[r * ars + p * acs], B's row p at b + p * ldb, C's row r at c + r * ldc. The last vector
 /// of each row of C is masked by `last`, and of B too when TAIL (else B is read in full: a
 /// zero-padded panel). Rows are addressed from one pointer per three rows (base + 0, ars
 /// or 2 ars), which keeps the loop within the general registers.
@@ -99,6 +99,8 @@ __attribute__((target("avx512f"))) void micro(int64_t k,
                                               float alpha,
                                               const float* corr,
                                               bool add,
+                                              const float* dm,
+                                              int64_t ldd,
                                               float* c,
                                               int64_t ldc) {
   constexpr int G = (R + 2) / 3;
@@ -142,13 +144,15 @@ __attribute__((target("avx512f"))) void micro(int64_t k,
         x = _mm512_fmadd_ps(_mm512_set1_ps(corr[r]), _mm512_maskz_loadu_ps(m, cp), x);
       else if (add)
         x = _mm512_add_ps(_mm512_maskz_loadu_ps(m, cp), x);
+      if (dm)
+        x = _mm512_add_ps(_mm512_maskz_loadu_ps(m, dm + r * ldd + 16 * v), x);
       _mm512_mask_storeu_ps(cp, m, x);
     }
   }
 }
 
 using Micro = void (*)(int64_t, const float*, int64_t, int64_t, const float*, int64_t, __mmask16,
-                       float, const float*, bool, float*, int64_t);
+                       float, const float*, bool, const float*, int64_t, float*, int64_t);
 
 /// Rows per block for NV vectors: 24 accumulators (12 x 2, 8 x 3, 6 x 4).
 constexpr int rows_for(int nv) {
@@ -191,6 +195,8 @@ void rows(int64_t m,
           float alpha,
           const float* corr,
           bool add,
+          const float* dm,
+          int64_t ldd,
           float* c,
           int64_t ldc) {
   const int nv = static_cast<int>((w + 15) / 16);
@@ -200,7 +206,8 @@ void rows(int64_t m,
   for (int64_t r = 0; r < m; r += rb) {
     const int64_t nr = m - r < rb ? m - r : rb;
     table[static_cast<size_t>(nr - 1)](k, a + r * ars, ars, acs, b, ldb, last, alpha,
-                                       corr ? corr + r : nullptr, add, c + r * ldc, ldc);
+                                       corr ? corr + r : nullptr, add, dm ? dm + r * ldd : nullptr,
+                                       ldd, c + r * ldc, ldc);
   }
 }
 
@@ -257,6 +264,8 @@ void scores_tile(const float* q,
                  const float* ktp,
                  int64_t nk,
                  float scale,
+                 const float* bias,
+                 int64_t ldbias,
                  float* s,
                  int64_t lds) {
   if (!tile_gemm_available())
@@ -264,7 +273,7 @@ void scores_tile(const float* q,
   // Panel outer: a panel (32 keys x d) stays in L1 while the query rows stream past it.
   for (int64_t t = 0; t < nk; t += kPanel)
     rows(nq, nk - t < kPanel ? nk - t : kPanel, d, q, ldq, 1, ktp + t * d, kPanel, true, scale,
-         nullptr, false, s + t, lds);
+         nullptr, false, bias ? bias + t : nullptr, ldbias, s + t, lds);
 }
 
 void product_tile(int64_t m,
@@ -294,7 +303,7 @@ void product_tile(int64_t m,
     for (int64_t p0 = 0; p0 < k; p0 += kChunk) {
       const int64_t kc = k - p0 < kChunk ? k - p0 : kChunk;
       rows(m, n - t < 64 ? n - t : 64, kc, a + p0 * acs, ars, acs, b + p0 * ldb + t, ldb, false,
-           alpha, p0 == 0 ? corr : nullptr, p0 == 0 ? add : true, c + t, ldc);
+           alpha, p0 == 0 ? corr : nullptr, p0 == 0 ? add : true, nullptr, 0, c + t, ldc);
     }
 }
 
@@ -311,8 +320,8 @@ bool transpose16(const float*, int64_t, float*) {
 bool tile_gemm_available() {
   return false;
 }
-void scores_tile(const float*, int64_t, int64_t, int64_t, const float*, int64_t, float, float*,
-                 int64_t) {
+void scores_tile(const float*, int64_t, int64_t, int64_t, const float*, int64_t, float,
+                 const float*, int64_t, float*, int64_t) {
   unavailable();
 }
 void product_tile(int64_t, int64_t, int64_t, float, const float*, int64_t, int64_t,

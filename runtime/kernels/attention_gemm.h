@@ -27,8 +27,9 @@ int64_t packed_kt_floats(int64_t nk, int64_t d);
 /// operand read transposed packs the same way (the backward's V for dP = dO V^T).
 void pack_kt(const float* k, int64_t rs, int64_t cs, int64_t nk, int64_t d, float* out);
 
-/// s[r * lds + c] = scale * sum_p q[r * ldq + p] K[c][p] for r < nq, c < nk, with K as
-/// packed by pack_kt. Needs tile_gemm_available().
+/// s[r * lds + c] = scale * sum_p q[r * ldq + p] K[c][p] (+ bias[r * ldbias + c] when bias
+/// is set: an additive score bias whose rows run along keys, added in the store) for
+/// r < nq, c < nk, with K as packed by pack_kt. Needs tile_gemm_available().
 void scores_tile(const float* q,
                  int64_t ldq,
                  int64_t nq,
@@ -36,6 +37,8 @@ void scores_tile(const float* q,
                  const float* ktp,
                  int64_t nk,
                  float scale,
+                 const float* bias,
+                 int64_t ldbias,
                  float* s,
                  int64_t lds);
 

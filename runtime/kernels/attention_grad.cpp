@@ -179,16 +179,17 @@ template <class T> void backward(const OpArgs& a, const AttnGeo& g) {
             continue;
           const T* qt = attn::fetch(A.q + A.qv.base(b, h), A.qv, i0, nq, g.d, qp, ldq);
           const T* dot = attn::fetch(dobase, A.dov, i0, nq, g.dv, dop, lddo);
+          const bool bias_in_store = micro && A.bias && A.bv.cs == 1;
           if constexpr (std::is_same_v<T, float>) {
             if (micro)
-              attn::scores_tile(qt, ldq, nq, g.d, ktp, nk, scale, st, bk);
+              attn::scores_tile(qt, ldq, nq, g.d, ktp, nk, scale,
+                                bias_in_store ? A.bias + bb + i0 * A.bv.rs + j0 : nullptr,
+                                A.bv.rs, st, bk);
           }
           if (!micro)
             attn::gemm('N', 'T', nq, nk, g.d, scale, qt, ldq, kt, ldk, T(0), st, bk);
-          if (A.bias)
-            for (int64_t r = 0; r < nq; ++r)
-              for (int64_t c = 0; c < nk; ++c)
-                st[r * bk + c] += A.bias[bb + (i0 + r) * A.bv.rs + (j0 + c) * A.bv.cs];
+          if (A.bias && !bias_in_store)
+            attn::add_bias(st, bk, A.bias, bb, A.bv, i0, nq, j0, nk);
           if (kept == 1)
             attn::mask_tile(st, bk, A.keep, kb, A.keepv, i0, nq, j0, nk);
           if (!g.tile_full(i0, i0 + nq, j0, j0 + nk))
@@ -215,7 +216,7 @@ template <class T> void backward(const OpArgs& a, const AttnGeo& g) {
             if (micro) {
               attn::product_tile(nk, g.dv, nq, 1.0f, st, 1, bk, dot, lddo, nullptr, true, dv_acc,
                                  lddv);
-              attn::scores_tile(dot, lddo, nq, g.dv, vtp, nk, 1.0f, dpt, bk);
+              attn::scores_tile(dot, lddo, nq, g.dv, vtp, nk, 1.0f, nullptr, 0, dpt, bk);
             }
           }
           if (!micro) {

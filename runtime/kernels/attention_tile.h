@@ -124,6 +124,31 @@ void mask_tile(T* st,
   }
 }
 
+/// st[r * ld + c] += bias at (i0 + r, j0 + c) of the view v (head base `bb` included), over
+/// rows [0, nq) x keys [0, nk): a contiguous loop the compiler vectorises when the bias rows
+/// run along keys (scores-shaped biases and relative-position tables alike).
+template <class T>
+void add_bias(T* st,
+              int64_t ld,
+              const T* bias,
+              int64_t bb,
+              const HeadView& v,
+              int64_t i0,
+              int64_t nq,
+              int64_t j0,
+              int64_t nk) {
+  for (int64_t r = 0; r < nq; ++r) {
+    const T* row = bias + bb + (i0 + r) * v.rs + j0 * v.cs;
+    T* x = st + r * ld;
+    if (v.cs == 1)
+      for (int64_t c = 0; c < nk; ++c)
+        x[c] += row[c];
+    else
+      for (int64_t c = 0; c < nk; ++c)
+        x[c] += row[c * v.cs];
+  }
+}
+
 /// Sets st[r * ld + c] = -inf where the mask attribute (causal / sliding) hides key j0 + c
 /// from query i0 + r, over rows [i0, i0 + nq) x keys [j0, j0 + nk): each row sees one
 /// interval of keys, so the rest of the row is two fills.

@@ -33,9 +33,9 @@ bool close(float got, double want, double mag) {
 
 } // namespace
 
-TEST_CASE("attention tile products: scores = scale Q K^T over packed K^T panels") {
+TEST_CASE("attention tile products: scores = scale Q K^T (+ bias) over packed K^T panels") {
   if (!tile_gemm_available()) {
-    MESSAGE("no AVX-512 on this CPU: the forward uses dnnl_sgemm, nothing to test here");
+    MESSAGE("no AVX-512 on this CPU: the kernels use dnnl_sgemm, nothing to test here");
     return;
   }
   uint32_t seed = 1;
@@ -54,9 +54,17 @@ TEST_CASE("attention tile products: scores = scale Q K^T over packed K^T panels"
           std::vector<float> q = randn(nq * ldq, seed++);
           std::vector<float> kt(static_cast<size_t>(packed_kt_floats(nk, d)), kSentinel);
           pack_kt(k.data(), rs, cs, nk, d, kt.data());
+          // Bias: none, rows nk + 7 apart, or a relative-position table read along
+          // diagonals (row stride -1: element (r, c) at origin + c - r).
+          const int bias_mode = layout;
+          const int64_t ldbias = bias_mode == 1 ? nk + 7 : -1;
+          std::vector<float> table = randn(nq * (nk + 7) + nq + nk, seed++);
+          const float* bias = bias_mode == 0   ? nullptr
+                              : bias_mode == 1 ? table.data()
+                                               : table.data() + (nq - 1);
           std::vector<float> s(static_cast<size_t>(nq * lds), kSentinel);
           const float scale = 0.125f;
-          scores_tile(q.data(), ldq, nq, d, kt.data(), nk, scale, s.data(), lds);
+          scores_tile(q.data(), ldq, nq, d, kt.data(), nk, scale, bias, ldbias, s.data(), lds);
           int bad = 0;
           for (int64_t r = 0; r < nq; ++r) {
             for (int64_t c = 0; c < nk; ++c) {
@@ -67,7 +75,13 @@ TEST_CASE("attention tile products: scores = scale Q K^T over packed K^T panels"
                 want += t;
                 mag += std::fabs(t);
               }
-              bad += !close(s[static_cast<size_t>(r * lds + c)], scale * want, scale * mag);
+              want *= scale;
+              mag *= scale;
+              if (bias) {
+                want += bias[r * ldbias + c];
+                mag += std::fabs(bias[r * ldbias + c]);
+              }
+              bad += !close(s[static_cast<size_t>(r * lds + c)], want, mag);
             }
             for (int64_t c = nk; c < lds; ++c)
               bad += s[static_cast<size_t>(r * lds + c)] != kSentinel;
