@@ -26,6 +26,7 @@
 // Anything else (data of shape [.., N, M], i alone, a reduction, inexact index arithmetic)
 // keeps the materialised bias, with a missed remark naming it. Each table entry is thus
 // computed by the same ops, on the same values, as the bias elements it stands for.
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <optional>
@@ -104,12 +105,19 @@ double exact_limit(ir::DType t) {
 }
 
 /// Index arithmetic over the grid: ci i + cj j + c, computed exactly. Dyadic coefficients
-/// (multiples of 2^-kFrac) keep float values exact while |value| 2^kFrac stays below the
-/// dtype's exact limit.
-constexpr double kFrac = 0x1p10;
+/// (multiples of 2^-f, f <= kMaxFrac) make every value a multiple of 2^-f, exact in a float
+/// dtype while |value| 2^f stays below its exact limit (integral ones: f = 0, so f32 holds
+/// i - j exactly up to 2^24, not 2^14).
+constexpr int kMaxFrac = 10;
 
-bool dyadic(double x) {
-  return std::isfinite(x) && std::abs(x) < 0x1p40 && std::floor(x * kFrac) == x * kFrac;
+/// The fractional bits of x: the least f <= kMaxFrac with x 2^f integral, else -1.
+int frac_bits(double x) {
+  if (!std::isfinite(x) || std::abs(x) >= 0x1p40)
+    return -1;
+  for (int f = 0; f <= kMaxFrac; ++f)
+    if (std::ldexp(x, f) == std::floor(std::ldexp(x, f)))
+      return f;
+  return -1;
 }
 
 /// What a rebuilt value is: a free value, exact index arithmetic, or a value that depends
@@ -160,12 +168,13 @@ private:
   }
   /// Whether ci i + cj j + c is computed exactly in dtype t.
   bool exact(const attention::Affine& a, ir::DType t) const {
-    if (!dyadic(a.ci) || !dyadic(a.cj) || !dyadic(a.c))
+    int fi = frac_bits(a.ci), fj = frac_bits(a.cj), fc = frac_bits(a.c);
+    if (fi < 0 || fj < 0 || fc < 0)
       return false;
-    bool integral = a.ci == std::floor(a.ci) && a.cj == std::floor(a.cj) && a.c == std::floor(a.c);
+    int f = std::max({fi, fj, fc});
     if (ir::is_float(t))
-      return bound(a) * kFrac < exact_limit(t);
-    return integral && bound(a) < exact_limit(t);
+      return std::ldexp(bound(a), f) < exact_limit(t);
+    return f == 0 && bound(a) < exact_limit(t);
   }
 
   std::optional<Built> not_toeplitz(const Value* v, const attention::Affine& a) {
@@ -222,7 +231,7 @@ private:
     case OpKind::Mul:
       for (int k = 0; k < 2; ++k)
         if (ops[static_cast<size_t>(k)].index && !ops[static_cast<size_t>(1 - k)].index)
-          if (auto s = runtime_splat(p.operand(1 - k)); s && dyadic(*s))
+          if (auto s = runtime_splat(p.operand(1 - k)); s && frac_bits(*s) >= 0)
             return sum(attention::Affine{}, ops[static_cast<size_t>(k)].a, *s);
       return std::nullopt;
     case OpKind::Cast: // the same number, if the result dtype holds it exactly (checked)
