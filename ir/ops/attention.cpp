@@ -505,7 +505,8 @@ OpDef def_Attention() {
   OpDef o;
   o.name = "attention";
   o.summary = "softmax(scale q k^T + bias, masked) v over [*B, H, N, d] heads (GQA/MQA), "
-              "with the row logsumexp; never materialises N x M";
+              "with the row logsumexp; never materialises N x M. The CPU kernel computes f32 "
+              "with denormals flushed to zero (values below 1.2e-38, in and out)";
   o.signature = "(q, k, v [, bias] [, keep]) -> (o, lse)";
   o.min_operands = 3;
   o.max_operands = 5;
@@ -520,7 +521,8 @@ OpDef def_Attention() {
 OpDef def_AttentionGrad() {
   OpDef o;
   o.name = "attention_grad";
-  o.summary = "gradients of attention from (o, lse, do [, dlse]); recomputes p from lse";
+  o.summary = "gradients of attention from (o, lse, do [, dlse]); recomputes p from lse "
+              "(f32 on CPU: denormals flushed, as the forward)";
   o.signature = "(q, k, v [, bias] [, keep], o, lse, do [, dlse]) -> (dq, dk, dv [, dbias])";
   o.min_operands = 6;
   o.max_operands = 9;

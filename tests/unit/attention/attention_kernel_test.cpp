@@ -355,6 +355,30 @@ TEST_CASE("attention kernel: fully masked rows give exactly 0 / -inf and no NaN 
   }
 }
 
+TEST_CASE("attention kernel: f32 flushes denormals (documented in OPS.md), f64 does not") {
+  // The f32 kernels run under FTZ/DAZ (a probability near exp's cutoff times a value is a
+  // denormal, and each costs a microcode assist): values of ~1e-39 in v give an o of
+  // exactly 0, where the reference keeps ~1e-39. f64 keeps them.
+  Shape4 s = sh({}, 1, 1, 4, 8, 16, 4);
+  for (const char* t : {"f32", "f64"}) {
+    Module m = parse_module(graph_text(s, t), "denormal.tir");
+    const Graph& g = *m.funcs[0];
+    auto ins = random_inputs(g, 3);
+    for (double& x : ins[2].data)
+      x = 1e-39; // every o is then a weighted mean of 1e-39s
+    auto want = interp::run(g, ins);
+    auto got = run_compiled(g, ins, 1);
+    bool f32 = std::string(t) == "f32";
+    for (int64_t e = 0; e < got[0].numel(); ++e) {
+      CHECK(std::fabs(want[0][e]) > 0.9e-39); // the reference keeps the denormal
+      if (f32)
+        CHECK_EQ(got[0][e], 0.0);
+      else
+        CHECK(std::fabs(got[0][e] - want[0][e]) <= 1e-12 * std::fabs(want[0][e]));
+    }
+  }
+}
+
 TEST_CASE("attention kernel: runs as runtime-op steps (fuse leaves it alone), deterministic") {
   Shape4 s = sh({1}, 4, 2, 150, 300, 16, 16, "causal").with_bias({1, 1, 1, 300}).with_grad(true);
   Module m = parse_module(graph_text(s, "f32"), "steps.tir");
