@@ -186,17 +186,27 @@ void check_attention(const RuntimeOpStep& s, bool grad) {
 
 namespace {
 
+/// Floats of the per-thread K^T cache: only where the micro-kernels run (f32, AVX-512) and
+/// a query tile does not already cover every query (then each head's keys are packed once
+/// anyway).
+int64_t kt_cache_floats(const AttnGeo& g, int64_t elem) {
+  if (elem != 4 || !attn::tile_gemm_available() || g.n <= attn::fwd_tile_q(g))
+    return 0;
+  return attn::KtCache::floats(g.m, g.d);
+}
+
 /// Element counts of the forward's per-thread tiles, in carving order: Q, K (or K^T
-/// panels), V, S, accumulator, m, l, and the rows' corrections.
-std::array<int64_t, 8> forward_tiles(const AttnGeo& g) {
+/// panels), V, S, accumulator, m, l, the rows' corrections, the K^T cache (f32 only,
+/// counted in floats: at most KtCache::kMaxBytes), and the rows' maxima in 16 lanes.
+std::array<int64_t, 10> forward_tiles(const AttnGeo& g, int64_t elem) {
   int64_t bq = attn::fwd_tile_q(g), bk = attn::fwd_tile_k(g);
   return {bq * g.d, std::max(bk * g.d, attn::packed_kt_floats(bk, g.d)), bk * g.dv, bq * bk,
-          bq * g.dv, bq, bq, bq};
+          bq * g.dv, bq, bq, bq, kt_cache_floats(g, elem), 16 * bq};
 }
 
 int64_t forward_thread_bytes(const AttnGeo& g, int64_t elem) {
   int64_t b = 0;
-  for (int64_t count : forward_tiles(g))
+  for (int64_t count : forward_tiles(g, elem))
     b += align64(count * elem);
   return b;
 }
@@ -243,7 +253,7 @@ template <class T> void forward(const OpArgs& a, const AttnGeo& g) {
     omp_set_num_threads(1); // this thread's nested regions (inside dnnl_sgemm) stay serial
     const attn::FlushDenormals ftz(std::is_same_v<T, float>);
     attn::Carver w{tiles + per_thread * omp_get_thread_num(), sizeof(T)};
-    const std::array<int64_t, 8> n = forward_tiles(g);
+    const std::array<int64_t, 10> n = forward_tiles(g, sizeof(T));
     T* qp = w.take<T>(n[0]);
     T* kp = w.take<T>(n[1]);
     T* vp = w.take<T>(n[2]);
@@ -252,6 +262,11 @@ template <class T> void forward(const OpArgs& a, const AttnGeo& g) {
     T* mrow = w.take<T>(n[5]);
     T* lrow = w.take<T>(n[6]);
     T* corr = w.take<T>(n[7]);
+    T* vmax = w.take<T>(n[9]);
+    std::optional<attn::KtCache> ktc;
+    if constexpr (std::is_same_v<T, float>)
+      if (micro && n[8] > 0)
+        ktc.emplace(w.take<T>(n[8]), g.m, g.d);
 #pragma omp for schedule(static, 1)
     for (int64_t u = 0; u < units; ++u) {
       const int64_t bh = u / qtiles, b = bh / g.hq, h = bh % g.hq, kh = h / g.group();
@@ -272,14 +287,21 @@ template <class T> void forward(const OpArgs& a, const AttnGeo& g) {
         if (kept == 0)
           continue;
         const T* vt = attn::fetch(vbase, vv, j0, nk, g.dv, vp, ldv);
-        // A bias whose rows run along keys is added in the score product's store.
+        // A bias whose rows run along keys is added in the score product's store; when
+        // nothing is masked after it, the store also takes the rows' maxima.
         const bool bias_in_store = micro && bias && bv.cs == 1;
+        const bool max_in_store = micro && (!bias || bias_in_store) && kept == 2 &&
+                                  g.tile_full(i0, i0 + nq, j0, j0 + nk);
         if constexpr (std::is_same_v<T, float>) {
           if (micro) {
-            attn::pack_kt(kbase + j0 * kv.rs, kv.rs, kv.cs, nk, g.d, kp);
-            attn::scores_tile(qt, ldq, nq, g.d, kp, nk, scale,
+            const float* ktp = kp;
+            if (ktc && attn::KtCache::aligned(j0))
+              ktp = ktc->panels(b * g.hkv + kh, kbase, kv.rs, kv.cs, j0, nk);
+            else
+              attn::pack_kt(kbase + j0 * kv.rs, kv.rs, kv.cs, nk, g.d, kp);
+            attn::scores_tile(qt, ldq, nq, g.d, ktp, nk, scale,
                               bias_in_store ? bias + bb + i0 * bv.rs + j0 : nullptr, bv.rs, st,
-                              bk);
+                              bk, max_in_store ? vmax : nullptr);
           }
         }
         if (!micro) {
@@ -300,7 +322,8 @@ template <class T> void forward(const OpArgs& a, const AttnGeo& g) {
             attn::prefetch_rows(vbase + jn * vv.rs, vv, ra, rz, g.dv);
           }
           T* x = st + r * bk;
-          const T mnew = std::max(mrow[r], attn::row_max(x, nk));
+          const T mnew =
+              std::max(mrow[r], max_in_store ? attn::row_max(vmax + 16 * r, 16) : attn::row_max(x, nk));
           corr[r] = T(1);
           if (mnew == ninf) { // nothing allowed so far: p = 0, the accumulator stays 0
             std::fill(x, x + nk, T(0));

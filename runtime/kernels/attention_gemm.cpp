@@ -8,7 +8,10 @@
 // target attributes and are chosen at run time (tile_gemm_available).
 #include "runtime/kernels/attention_gemm.h"
 
+#include <algorithm>
 #include <array>
+#include <cstring>
+#include <limits>
 #include <cstdio>
 #include <cstdlib>
 #include <utility>
@@ -73,6 +76,35 @@ void pack_kt(const float* k, int64_t rs, int64_t cs, int64_t nk, int64_t d, floa
   }
 }
 
+int64_t KtCache::floats(int64_t m, int64_t d) {
+  const int64_t panels = (m + kPanel - 1) / kPanel;
+  const int64_t n = packed_kt_floats(m, d) + (panels + 3) / 4;
+  return n * 4 <= kMaxBytes ? n : 0;
+}
+
+KtCache::KtCache(float* ws, int64_t m, int64_t d)
+    : panels_(ws), done_(reinterpret_cast<uint8_t*>(ws + packed_kt_floats(m, d))), m_(m), d_(d) {}
+
+const float* KtCache::panels(int64_t head,
+                             const float* k,
+                             int64_t rs,
+                             int64_t cs,
+                             int64_t j0,
+                             int64_t nk) {
+  if (head != head_) {
+    std::memset(done_, 0, static_cast<size_t>((m_ + kPanel - 1) / kPanel));
+    head_ = head;
+  }
+  // Whole panels of the head's keys (zero-padded only past M), so a later tile reaching
+  // further finds its panels complete.
+  for (int64_t j = j0; j < j0 + nk; j += kPanel)
+    if (!done_[j / kPanel]) {
+      pack_kt(k + j * rs, rs, cs, std::min(kPanel, m_ - j), d_, panels_ + j * d_);
+      done_[j / kPanel] = 1;
+    }
+  return panels_ + j0 * d_;
+}
+
 #if TEVO_TILE_GEMM
 
 // GCC 12's AVX-512 intrinsics start from _mm512_undefined_*(), which -Wuninitialized
@@ -83,11 +115,33 @@ void pack_kt(const float* k, int64_t rs, int64_t cs, int64_t nk, int64_t d, floa
 
 namespace {
 
-/// C[R x 16 NV] = alpha A B + (diag(corr) C with corr set, else C with add, else 0) + (D when
-/// dm is set: row r at dm + r * ldd), A(r, p) at a[r * ars + p * acs], B's row p at b + p * ldb, C's row r at c + r * ldc. The last vector
-/// of each row of C is masked by `last`, and of B too when TAIL (else B is read in full: a
-/// zero-padded panel). Rows are addressed from one pointer per three rows (base + 0, ars
-/// or 2 ars), which keeps the loop within the general registers.
+/// What a micro-kernel does with alpha A B before storing C (pointers already at the block's
+/// first row): C = alpha A B + (diag(corr) C with corr set, else C with add, else 0) + (D
+/// with dm set: row r at dm + r * ldd); with vmax set, vmax[16 r + l] = max(vmax[16 r + l],
+/// lane l of the stored row's vectors), masked lanes left out (a row max in 16 lanes).
+struct Epilogue {
+  float alpha = 1;
+  const float* corr = nullptr;
+  bool add = false;
+  const float* dm = nullptr;
+  int64_t ldd = 0;
+  float* vmax = nullptr;
+
+  /// The same for the rows from r on.
+  Epilogue at(int64_t r) const {
+    Epilogue e = *this;
+    e.corr = corr ? corr + r : nullptr;
+    e.dm = dm ? dm + r * ldd : nullptr;
+    e.vmax = vmax ? vmax + 16 * r : nullptr;
+    return e;
+  }
+};
+
+/// C[R x 16 NV] = alpha A B and the epilogue `e`, A(r, p) at a[r * ars + p * acs], B's row
+/// p at b + p * ldb, C's row r at c + r * ldc. The last vector of each row of C is masked by
+/// `last`, and of B too when TAIL (else B is read in full: a zero-padded panel). Rows are
+/// addressed from one pointer per three rows (base + 0, ars or 2 ars), which keeps the loop
+/// within the general registers.
 template <int R, int NV, bool TAIL>
 __attribute__((target("avx512f"))) void micro(int64_t k,
                                               const float* a,
@@ -96,11 +150,7 @@ __attribute__((target("avx512f"))) void micro(int64_t k,
                                               const float* b,
                                               int64_t ldb,
                                               __mmask16 last,
-                                              float alpha,
-                                              const float* corr,
-                                              bool add,
-                                              const float* dm,
-                                              int64_t ldd,
+                                              const Epilogue& e,
                                               float* c,
                                               int64_t ldc) {
   constexpr int G = (R + 2) / 3;
@@ -132,27 +182,32 @@ __attribute__((target("avx512f"))) void micro(int64_t k,
     for (int t = 0; t < G; ++t)
       ag[t] += acs;
   }
-  const __m512 va = _mm512_set1_ps(alpha);
+  const __m512 va = _mm512_set1_ps(e.alpha);
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r) {
+    __m512 rmax = e.vmax ? _mm512_loadu_ps(e.vmax + 16 * r) : _mm512_setzero_ps();
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) {
       const __mmask16 m = v == NV - 1 ? last : static_cast<__mmask16>(0xFFFF);
       float* cp = c + r * ldc + 16 * v;
       __m512 x = _mm512_mul_ps(va, acc[r][v]);
-      if (corr)
-        x = _mm512_fmadd_ps(_mm512_set1_ps(corr[r]), _mm512_maskz_loadu_ps(m, cp), x);
-      else if (add)
+      if (e.corr)
+        x = _mm512_fmadd_ps(_mm512_set1_ps(e.corr[r]), _mm512_maskz_loadu_ps(m, cp), x);
+      else if (e.add)
         x = _mm512_add_ps(_mm512_maskz_loadu_ps(m, cp), x);
-      if (dm)
-        x = _mm512_add_ps(_mm512_maskz_loadu_ps(m, dm + r * ldd + 16 * v), x);
+      if (e.dm)
+        x = _mm512_add_ps(_mm512_maskz_loadu_ps(m, e.dm + r * e.ldd + 16 * v), x);
       _mm512_mask_storeu_ps(cp, m, x);
+      if (e.vmax)
+        rmax = _mm512_mask_max_ps(rmax, m, rmax, x);
     }
+    if (e.vmax)
+      _mm512_storeu_ps(e.vmax + 16 * r, rmax);
   }
 }
 
 using Micro = void (*)(int64_t, const float*, int64_t, int64_t, const float*, int64_t, __mmask16,
-                       float, const float*, bool, const float*, int64_t, float*, int64_t);
+                       const Epilogue&, float*, int64_t);
 
 /// Rows per block for NV vectors: 24 accumulators (12 x 2, 8 x 3, 6 x 4).
 constexpr int rows_for(int nv) {
@@ -181,8 +236,9 @@ __mmask16 lanes(int64_t n) {
                  : static_cast<__mmask16>((1u << (n > 0 ? n : 0)) - 1);
 }
 
-/// C[m x w] (+)= A B over column block [0, w), w <= 64: rows in blocks of rows_for(nv).
-/// `padded`: B's rows hold whole vectors (zeros past w), so only C's edge is masked.
+/// C[m x w] = alpha A B and the epilogue over column block [0, w), w <= 64: rows in blocks of
+/// rows_for(nv). `padded`: B's rows hold whole vectors (zeros past w), so only C's edge is
+/// masked.
 void rows(int64_t m,
           int64_t w,
           int64_t k,
@@ -192,11 +248,7 @@ void rows(int64_t m,
           const float* b,
           int64_t ldb,
           bool padded,
-          float alpha,
-          const float* corr,
-          bool add,
-          const float* dm,
-          int64_t ldd,
+          const Epilogue& e,
           float* c,
           int64_t ldc) {
   const int nv = static_cast<int>((w + 15) / 16);
@@ -205,9 +257,8 @@ void rows(int64_t m,
   const int64_t rb = rows_for(nv);
   for (int64_t r = 0; r < m; r += rb) {
     const int64_t nr = m - r < rb ? m - r : rb;
-    table[static_cast<size_t>(nr - 1)](k, a + r * ars, ars, acs, b, ldb, last, alpha,
-                                       corr ? corr + r : nullptr, add, dm ? dm + r * ldd : nullptr,
-                                       ldd, c + r * ldc, ldc);
+    table[static_cast<size_t>(nr - 1)](k, a + r * ars, ars, acs, b, ldb, last, e.at(r),
+                                       c + r * ldc, ldc);
   }
 }
 
@@ -267,13 +318,22 @@ void scores_tile(const float* q,
                  const float* bias,
                  int64_t ldbias,
                  float* s,
-                 int64_t lds) {
+                 int64_t lds,
+                 float* vmax) {
   if (!tile_gemm_available())
     unavailable();
+  if (vmax)
+    std::fill(vmax, vmax + 16 * nq, -std::numeric_limits<float>::infinity());
   // Panel outer: a panel (32 keys x d) stays in L1 while the query rows stream past it.
-  for (int64_t t = 0; t < nk; t += kPanel)
-    rows(nq, nk - t < kPanel ? nk - t : kPanel, d, q, ldq, 1, ktp + t * d, kPanel, true, scale,
-         nullptr, false, bias ? bias + t : nullptr, ldbias, s + t, lds);
+  for (int64_t t = 0; t < nk; t += kPanel) {
+    Epilogue e;
+    e.alpha = scale;
+    e.dm = bias ? bias + t : nullptr;
+    e.ldd = ldbias;
+    e.vmax = vmax;
+    rows(nq, nk - t < kPanel ? nk - t : kPanel, d, q, ldq, 1, ktp + t * d, kPanel, true, e,
+         s + t, lds);
+  }
 }
 
 void product_tile(int64_t m,
@@ -302,8 +362,12 @@ void product_tile(int64_t m,
   for (int64_t t = 0; t < n; t += 64)
     for (int64_t p0 = 0; p0 < k; p0 += kChunk) {
       const int64_t kc = k - p0 < kChunk ? k - p0 : kChunk;
+      Epilogue e;
+      e.alpha = alpha;
+      e.corr = p0 == 0 ? corr : nullptr;
+      e.add = p0 == 0 ? add : true;
       rows(m, n - t < 64 ? n - t : 64, kc, a + p0 * acs, ars, acs, b + p0 * ldb + t, ldb, false,
-           alpha, p0 == 0 ? corr : nullptr, p0 == 0 ? add : true, nullptr, 0, c + t, ldc);
+           e, c + t, ldc);
     }
 }
 
@@ -321,7 +385,7 @@ bool tile_gemm_available() {
   return false;
 }
 void scores_tile(const float*, int64_t, int64_t, int64_t, const float*, int64_t, float,
-                 const float*, int64_t, float*, int64_t) {
+                 const float*, int64_t, float*, int64_t, float*) {
   unavailable();
 }
 void product_tile(int64_t, int64_t, int64_t, float, const float*, int64_t, int64_t,

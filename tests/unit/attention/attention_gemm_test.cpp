@@ -7,7 +7,9 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -64,9 +66,18 @@ TEST_CASE("attention tile products: scores = scale Q K^T (+ bias) over packed K^
                                                : table.data() + (nq - 1);
           std::vector<float> s(static_cast<size_t>(nq * lds), kSentinel);
           const float scale = 0.125f;
-          scores_tile(q.data(), ldq, nq, d, kt.data(), nk, scale, bias, ldbias, s.data(), lds);
+          std::vector<float> vmax(static_cast<size_t>(16 * nq), kSentinel);
+          scores_tile(q.data(), ldq, nq, d, kt.data(), nk, scale, bias, ldbias, s.data(), lds,
+                      vmax.data());
           int bad = 0;
           for (int64_t r = 0; r < nq; ++r) {
+            // the rows' maxima in 16 lanes: exactly the largest stored score
+            float got_max = -std::numeric_limits<float>::infinity(), want_max = got_max;
+            for (int64_t l = 0; l < 16; ++l)
+              got_max = std::max(got_max, vmax[static_cast<size_t>(16 * r + l)]);
+            for (int64_t c = 0; c < nk; ++c)
+              want_max = std::max(want_max, s[static_cast<size_t>(r * lds + c)]);
+            bad += got_max != want_max;
             for (int64_t c = 0; c < nk; ++c) {
               double want = 0, mag = 0;
               for (int64_t p = 0; p < d; ++p) {

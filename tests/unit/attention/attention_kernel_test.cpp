@@ -8,6 +8,7 @@
 #include "passes/autodiff/grad.h"
 #include "runtime/json.h"
 #include "runtime/kernels/attention.h"
+#include "runtime/kernels/attention_gemm.h"
 #include "runtime/kernels/kernels.h"
 #include "tests/support/dense_desc.h"
 #include "tests/support/random_inputs.h"
@@ -217,6 +218,9 @@ TEST_CASE("attention kernel: forward and backward match the interpreter at tile 
       // the forward's long-sequence tiles (backward keeps its own)
       sh({}, 1, 1, kAttnFwdLongN, 2 * kAttnFwdBlockK + 1, 8, 8, "causal"),
       sh({}, 2, 1, 3 * kAttnFwdBlockQ + 5, kAttnFwdBlockK - 1, 4, 4, "sliding", 300),
+      // several query tiles per head, GQA and a batch: the forward's K^T cache changes head
+      // between units and serves tiles packed by earlier units
+      sh({2}, 4, 2, kAttnFwdLongN + 33, 2 * kAttnFwdBlockK + 77, 16, 8, "causal"),
   };
   for (size_t i = 0; i < shapes.size(); ++i) {
     INFO("shape " << i);
@@ -459,13 +463,23 @@ rt::RuntimeOpStep step(bool grad, int64_t n, int64_t m) {
 
 TEST_CASE("attention kernel: workspace never scales with N x M") {
   for (int threads : {1, 2, 4}) {
-    rt::RuntimeOpStep f4 = step(false, 4096, 4096), f8 = step(false, 8192, 8192);
-    rt::kernels::check(f4);
-    rt::kernels::check(f8);
-    int64_t w4 = rt::kernels::workspace_bytes(f4, threads);
-    int64_t w8 = rt::kernels::workspace_bytes(f8, threads);
-    CHECK_EQ(w4, w8); // forward: per-thread tiles only
-    CHECK(w8 < (int64_t{1} << 20) * threads);
+    // Forward: per-thread tiles, plus (f32 on AVX-512) a per-thread cache of one head's
+    // packed K^T: independent of N, linear in M up to KtCache::kMaxBytes, then dropped.
+    auto fwd = [&](int64_t n, int64_t m) {
+      rt::RuntimeOpStep s = step(false, n, m);
+      rt::kernels::check(s);
+      return rt::kernels::workspace_bytes(s, threads);
+    };
+    using rt::kernels::attn::KtCache;
+    CHECK_EQ(fwd(4096, 8192), fwd(16384, 8192)); // not in N
+    const int64_t cache8 = KtCache::floats(8192, 64) * 4;
+    const bool cached = rt::kernels::attn::tile_gemm_available();
+    CHECK_EQ(fwd(8192, 8192) - fwd(8192, 4096),
+             cached ? threads * (cache8 - KtCache::floats(4096, 64) * 4) : 0);
+    CHECK_EQ(fwd(8192, 65536), fwd(8192, 131072)); // over the cap: no cache
+    CHECK(fwd(8192, 65536) < (int64_t{1} << 20) * threads);
+    for (int64_t m : {4096, 8192, 32768, 65536})
+      CHECK(fwd(8192, m) < ((int64_t{1} << 20) + KtCache::kMaxBytes) * threads);
     rt::RuntimeOpStep g4 = step(true, 4096, 4096), g8 = step(true, 8192, 8192);
     rt::kernels::check(g4);
     rt::kernels::check(g8);
