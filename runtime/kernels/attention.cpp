@@ -322,8 +322,8 @@ template <class T> void forward(const OpArgs& a, const AttnGeo& g) {
             attn::prefetch_rows(vbase + jn * vv.rs, vv, ra, rz, g.dv);
           }
           T* x = st + r * bk;
-          const T mnew =
-              std::max(mrow[r], max_in_store ? attn::row_max(vmax + 16 * r, 16) : attn::row_max(x, nk));
+          const T tile_max = max_in_store ? attn::row_max(vmax + 16 * r, 16) : attn::row_max(x, nk);
+          const T mnew = std::max(mrow[r], tile_max);
           corr[r] = T(1);
           if (mnew == ninf) { // nothing allowed so far: p = 0, the accumulator stays 0
             std::fill(x, x + nk, T(0));

@@ -2,9 +2,10 @@
 // attention kernels.
 //
 // The runtime library is compiled for baseline x86-64, so the row primitives (max, and
-// exp with its sum: one exp per allowed score, ~1/6 of the forward's time at d = 64)
-// carry AVX-512 and AVX2+FMA variants selected at run time (AVX-512 halves their time); f32 GEMMs go through dnnl_sgemm, which
-// selects its own AVX2/AVX-512 kernels.
+// exp with its sum: one exp per allowed score, ~1/10 of the forward's time at d = 64)
+// carry AVX-512 and AVX2+FMA variants selected at run time (AVX-512 halves their time).
+// gemm() here is the dnnl_sgemm path of CPUs without AVX-512 (and f64's plain loops);
+// attention_gemm.h has the AVX-512 tile products.
 #include "runtime/kernels/attention_tile.h"
 
 #include <cmath>

@@ -153,7 +153,8 @@ void add_bias(T* st,
 /// from query i0 + r, over rows [i0, i0 + nq) x keys [j0, j0 + nk): each row sees one
 /// interval of keys, so the rest of the row is two fills.
 template <class T>
-void mask_attr(T* st, int64_t ld, const AttnGeo& g, int64_t i0, int64_t nq, int64_t j0, int64_t nk) {
+void mask_attr(
+    T* st, int64_t ld, const AttnGeo& g, int64_t i0, int64_t nq, int64_t j0, int64_t nk) {
   const T ninf = -std::numeric_limits<T>::infinity();
   for (int64_t r = 0; r < nq; ++r) {
     int64_t lo = 0, hi = 0;

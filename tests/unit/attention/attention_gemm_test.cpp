@@ -137,8 +137,8 @@ TEST_CASE("attention tile products: C = alpha A B + diag(corr) C / C / 0, A plai
                 double want = keep * before[static_cast<size_t>(r * ldc + t)];
                 double mag = std::fabs(want);
                 for (int64_t p = 0; p < k; ++p) {
-                  double x = alpha * static_cast<double>(a[static_cast<size_t>(r * ars + p * acs)]) *
-                             b[static_cast<size_t>(p * ldb + t)];
+                  const double ap = a[static_cast<size_t>(r * ars + p * acs)];
+                  double x = alpha * ap * b[static_cast<size_t>(p * ldb + t)];
                   want += x;
                   mag += std::fabs(x);
                 }
