@@ -53,7 +53,7 @@ void pack_cols(const float* k, int64_t rs, int64_t cs, int64_t nk, int64_t d, in
 }
 
 /// Transposes 16 keys x 16 features (key rows `rs` apart, features contiguous) into 16
-/// panel rows (kPanel apart): three rounds of in-lane unpacks and 128-bit shuffles.
+/// panel rows (kPanel apart): two rounds of in-lane unpacks, two of 128-bit shuffles.
 bool transpose16(const float* src, int64_t rs, float* dst);
 
 } // namespace
