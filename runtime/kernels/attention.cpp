@@ -205,10 +205,7 @@ std::array<int64_t, 10> forward_tiles(const AttnGeo& g, int64_t elem) {
 }
 
 int64_t forward_thread_bytes(const AttnGeo& g, int64_t elem) {
-  int64_t b = 0;
-  for (int64_t count : forward_tiles(g, elem))
-    b += align64(count * elem);
-  return b;
+  return attn::Carver{nullptr, elem}.bytes(forward_tiles(g, elem));
 }
 
 template <class T> void forward(const OpArgs& a, const AttnGeo& g) {
@@ -240,9 +237,7 @@ template <class T> void forward(const OpArgs& a, const AttnGeo& g) {
   const T ninf = -std::numeric_limits<T>::infinity();
   const T scale = static_cast<T>(g.scale);
   // f32 on an AVX-512 CPU: the tile products run the register-blocked kernels.
-  bool micro = false;
-  if constexpr (std::is_same_v<T, float>)
-    micro = attn::tile_gemm_available();
+  const bool micro = attn::use_tile_gemm<T>();
   // The keep map first (scanned once per distinct mask), then the per-thread tiles.
   std::optional<attn::KeepMap> km;
   if (keep)
@@ -290,8 +285,8 @@ template <class T> void forward(const OpArgs& a, const AttnGeo& g) {
         // A bias whose rows run along keys is added in the score product's store; when
         // nothing is masked after it, the store also takes the rows' maxima.
         const bool bias_in_store = micro && bias && bv.cs == 1;
-        const bool max_in_store = micro && (!bias || bias_in_store) && kept == 2 &&
-                                  g.tile_full(i0, i0 + nq, j0, j0 + nk);
+        const bool full = g.tile_full(i0, i0 + nq, j0, j0 + nk);
+        const bool max_in_store = micro && (!bias || bias_in_store) && kept == 2 && full;
         if constexpr (std::is_same_v<T, float>) {
           if (micro) {
             const float* ktp = kp;
@@ -312,7 +307,7 @@ template <class T> void forward(const OpArgs& a, const AttnGeo& g) {
           attn::add_bias(st, bk, bias, bb, bv, i0, nq, j0, nk);
         if (kept == 1)
           attn::mask_tile(st, bk, keep, kb, kpv, i0, nq, j0, nk);
-        if (!g.tile_full(i0, i0 + nq, j0, j0 + nk))
+        if (!full)
           attn::mask_attr(st, bk, g, i0, nq, j0, nk);
         const int64_t jn = j0 + bk, nkn = std::max<int64_t>(0, std::min(bk, hi - jn));
         for (int64_t r = 0; r < nq; ++r) {

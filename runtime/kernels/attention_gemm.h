@@ -13,11 +13,19 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 namespace tevo::rt::kernels::attn {
 
 /// Whether the CPU runs the AVX-512 tile products (else the kernels use dnnl_sgemm).
 bool tile_gemm_available();
+/// Whether kernels over elements of type T use them (f32 only).
+template <class T> bool use_tile_gemm() {
+  if constexpr (std::is_same_v<T, float>)
+    return tile_gemm_available();
+  else
+    return false;
+}
 
 /// Floats pack_kt writes for nk keys of width d: nk rounded up to a panel (32 keys) times d.
 int64_t packed_kt_floats(int64_t nk, int64_t d);

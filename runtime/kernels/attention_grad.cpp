@@ -36,10 +36,7 @@ std::array<int64_t, 11> backward_tiles(const AttnGeo& g) {
 } // namespace
 
 int64_t attn::backward_thread_bytes(const AttnGeo& g, int64_t elem) {
-  int64_t b = 0;
-  for (int64_t count : backward_tiles(g))
-    b += align64(count * elem);
-  return b;
+  return Carver{nullptr, elem}.bytes(backward_tiles(g));
 }
 
 namespace {
@@ -117,9 +114,7 @@ template <class T> void backward(const OpArgs& a, const AttnGeo& g) {
   const T ninf = -std::numeric_limits<T>::infinity();
   const T scale = static_cast<T>(g.scale);
   // f32 on an AVX-512 CPU: the tile products run the register-blocked kernels.
-  bool micro = false;
-  if constexpr (std::is_same_v<T, float>)
-    micro = attn::tile_gemm_available();
+  const bool micro = attn::use_tile_gemm<T>();
 #pragma omp parallel num_threads(team)
   {
     omp_set_num_threads(1); // this thread's nested regions (inside dnnl_sgemm) stay serial

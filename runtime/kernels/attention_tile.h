@@ -267,7 +267,8 @@ struct Carver {
     p += align64(count * elem);
     return r;
   }
-  int64_t bytes(std::initializer_list<int64_t> counts) const {
+  /// Bytes that take() carves for these counts, in any order (a kernel's tile list).
+  template <class Counts> int64_t bytes(const Counts& counts) const {
     int64_t b = 0;
     for (int64_t c : counts)
       b += align64(c * elem);
@@ -275,7 +276,7 @@ struct Carver {
   }
 };
 
-/// Per-thread tiles of the backward: K, V, Q, dO, S/P/dS, dP, dK and dV accumulators, D.
+/// Per-thread tiles of the backward (attention_grad.cpp's backward_tiles).
 int64_t backward_thread_bytes(const AttnGeo& g, int64_t elem);
 
 /// Product of dims.
