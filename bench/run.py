@@ -122,9 +122,13 @@ class Runner:
         log(f"  {r.get('case') or '-':15} {r.get('system'):14} {r.get('threads')}t  "
             f"{'%.4g s' % t if t else '':12} {status if not r.get('ok') else ''}")
 
-    def tevo_bench(self, system, case, threads, extra=(), timeout=None):
+    def measure(self, system, case, threads, extra=(), timeout=None):
+        """One tevo-bench measurement process (not recorded)."""
         cmd = [self.bench, f"--system={system}", f"--case={case}", f"--threads={threads}"]
-        r = self.run_json(cmd + self.timing + list(extra), env=self.tevo_env, timeout=timeout)
+        return self.run_json(cmd + self.timing + list(extra), env=self.tevo_env, timeout=timeout)
+
+    def tevo_bench(self, system, case, threads, extra=(), timeout=None):
+        r = self.measure(system, case, threads, extra, timeout)
         self.record(r, case=case, system=system, threads=threads)
         return r
 
@@ -152,26 +156,45 @@ class Runner:
             return None, f"tevo compile: {err}"
         return (lib, case, secs), None
 
+    def systems(self, case, n, aot, aot_err):
+        """(system, measure) for every system of a case at n threads; measure() runs one
+        process and returns its record."""
+        out = []
+        if case.startswith("sgemm"):
+            out += [(s, lambda s=s: self.measure(s, case, n)) for s in ("onednn-sgemm", "onednn-matmul")]
+        out.append(("jit", lambda: self.measure("jit", case, n)))
+        if aot:
+            lib, name, secs = aot
+
+            def run_aot():
+                r = self.measure("aot", case, n, [f"--library={lib}", f"--aot-name={name}"])
+                r["aot_compile_s"] = secs
+                return r
+            out.append(("aot", run_aot))
+        else:
+            out.append(("aot", lambda: dict(ok=False, error=f"unavailable: {aot_err}")))
+        torch_cmd = [sys.executable if self.a.python is None else self.a.python,
+                     os.path.join(HERE, "torch_bench.py"), f"--case={case}", f"--threads={n}"]
+        out.append(("torch", lambda: self.run_json(torch_cmd + self.timing, env=self.torch_env)))
+        return out
+
     def case(self, case):
+        """Every system of the case back to back at each thread count, --rounds times; each
+        system keeps its best round (run_variants.keep_best: on a shared host noise only
+        ever slows a run down, and systems measured at different moments were not
+        comparable)."""
         aot, aot_err = (None, "skipped (--no-aot)")
         if not self.a.no_aot:
             aot, aot_err = self.aot_library(case)
         for n in self.a.threads:
-            if case.startswith("sgemm"):
-                self.tevo_bench("onednn-sgemm", case, n)
-                self.tevo_bench("onednn-matmul", case, n)
-            self.tevo_bench("jit", case, n)
-            if aot:
-                lib, name, secs = aot
-                r = self.tevo_bench("aot", case, n, [f"--library={lib}", f"--aot-name={name}"])
-                r["aot_compile_s"] = secs
-            else:
-                self.record(dict(ok=False, error=f"unavailable: {aot_err}"), case=case,
-                            system="aot", threads=n)
-            r = self.run_json([sys.executable if self.a.python is None else self.a.python,
-                               os.path.join(HERE, "torch_bench.py"), f"--case={case}",
-                               f"--threads={n}"] + self.timing, env=self.torch_env)
-            self.record(r, case=case, system="torch", threads=n)
+            best = {}
+            for _ in range(self.a.rounds):
+                for system, measure in self.systems(case, n, aot, aot_err):
+                    if system in best and not best[system].get("ok"):
+                        continue  # failed or unavailable: no second try
+                    run_variants.keep_best(best, system, measure())
+            for system, r in best.items():
+                self.record(r, case=case, system=system, threads=n)
         if case in INTERP_CASES and not self.a.no_interp:
             self.tevo_bench("interp", case, 1, ["--warmup=0", "--min-runs=1", "--max-runs=1",
                                                 "--check"], timeout=self.a.interp_timeout)
@@ -393,6 +416,9 @@ def main():
     ap.add_argument("--min-runs", type=int, default=5)
     ap.add_argument("--max-runs", type=int, default=30)
     ap.add_argument("--budget", type=float, default=2.0, help="seconds of timed runs per measurement")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="issue-4 cases: times every system of a case is measured, back to "
+                         "back; each system keeps its best round")
     ap.add_argument("--timeout", type=float, default=300)
     ap.add_argument("--interp-timeout", type=float, default=180)
     ap.add_argument("--no-interp", action="store_true")
@@ -481,7 +507,8 @@ def main():
         "python3 bench/run.py " + " ".join(sys.argv[1:])
     doc = dict(date=date, command=command, git=git_rev(), cpu=cpu_model(), cpus=os.cpu_count(),
                timing=dict(warmup=a.warmup, min_runs=a.min_runs, max_runs=a.max_runs,
-                           budget_s=a.budget, statistic="median of wall-clock runs"),
+                           budget_s=a.budget, rounds=a.rounds,
+                           statistic="median of wall-clock runs, best of the rounds"),
                torch_env={k: v for k, v in run.torch_env.items()
                           if k.startswith("OMP_") or k.startswith("OPENBLAS_")},
                tevo_env={k: v for k, v in run.tevo_env.items() if k.startswith("OMP_")},

@@ -103,6 +103,17 @@ def find_sdpa_python(default):
     return default
 
 
+def keep_best(best, key, r):
+    """Keeps in best[key] the round of `key` with the lowest median (the first record when
+    none succeeded); every successful round's median is listed in its round_medians."""
+    if key not in best or (r.get("ok") and (not best[key].get("ok") or
+                                            r["median_s"] < best[key]["median_s"])):
+        r["round_medians"] = best.get(key, {}).get("round_medians", [])
+        best[key] = r
+    if r.get("ok"):
+        best[key]["round_medians"].append(r["median_s"])
+
+
 def mem_bytes(r):
     """The case's own memory: tevo = arena + inputs + outputs; torch = VmHWM - baseline."""
     if not r or not r.get("ok"):
@@ -184,15 +195,8 @@ class VariantRunner:
                     for key, label, runner, form in COLUMNS[family]:
                         if key in best and not best[key].get("ok"):
                             continue  # skipped or failed: no second try
-                        r = self.one(runner, case_name(family, form, width, n), threads, n,
-                                     state[key])
-                        if key not in best or (r.get("ok") and
-                                               r["median_s"] < best[key]["median_s"]):
-                            rounds = best.get(key, {}).get("round_medians", [])
-                            best[key] = r
-                            r["round_medians"] = rounds
-                        if r.get("ok"):
-                            best[key]["round_medians"].append(r["median_s"])
+                        keep_best(best, key, self.one(runner, case_name(family, form, width, n),
+                                                      threads, n, state[key]))
                 for key, label, runner, form in COLUMNS[family]:
                     r, st = best[key], state[key]
                     if r.get("ok"):
