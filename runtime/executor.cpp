@@ -257,6 +257,7 @@ Executor::Executor(Plan plan, std::vector<KernelFn> kernels, ExecOptions opts)
   st.arena_bytes = p.arena_bytes;
   st.workspace_bytes = m.workspace_bytes;
   st.primitives = m.library.primitives();
+  st.gemm_library_steps = m.library.gemm_steps();
   st.reference_library_steps = m.library.reference_steps();
 }
 

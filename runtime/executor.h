@@ -40,6 +40,7 @@ struct ExecutorStats {
   int64_t arena_bytes = 0;     ///< the plan's scratch arena
   int64_t workspace_bytes = 0; ///< runtime-kernel workspace + oneDNN scratchpad
   int64_t primitives = 0;      ///< distinct oneDNN primitives (after caching)
+  int64_t gemm_library_steps = 0; ///< matmul steps run as one dnnl_sgemm call
   int64_t reference_library_steps = 0; ///< library steps oneDNN cannot run (f64, odd views)
 };
 

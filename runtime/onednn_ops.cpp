@@ -17,6 +17,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 #include <omp.h>
 
+#include "runtime/gemm_call.h"
 #include "runtime/json.h"
 #include "runtime/kernels/library_ref.h"
 #include "runtime/kernels/strided.h"
@@ -70,6 +71,7 @@ memory::desc md_of(const Layout& l, memory::data_type t) {
 
 struct Prepared {
   bool reference = false;
+  std::optional<GemmCall> gemm; ///< runs as one dnnl_sgemm call (gemm_call.h)
   bool is_conv = false;
   MatmulStep matmul; ///< copy of the step (reference path, Sum addends)
   Conv1dStep conv;
@@ -90,6 +92,7 @@ struct LibraryOps::Impl {
   int64_t scratch_bytes = 0;
   void* scratch = nullptr;
   int64_t reference = 0;
+  int64_t gemms = 0;
 
   /// Registers memory objects for (arg id, desc) pairs and the scratchpad.
   void bind(Prepared& p, const std::vector<std::pair<int, memory::desc>>& mds) {
@@ -122,6 +125,11 @@ int LibraryOps::prepare(const MatmulStep& m) {
   Impl& s = *impl_;
   Prepared p;
   p.matmul = m;
+  if ((p.gemm = gemm_call(m))) {
+    ++s.gemms;
+    s.steps.push_back(std::move(p));
+    return static_cast<int>(s.steps.size() - 1);
+  }
   size_t r = m.c.dims.size();
   std::vector<bool> batch(r, false), none(r, false), all(r, true);
   for (size_t i = 0; i + 2 < r; ++i)
@@ -255,7 +263,7 @@ int64_t LibraryOps::scratchpad_bytes() const {
 void LibraryOps::set_scratchpad(void* p) {
   impl_->scratch = p;
   for (Prepared& s : impl_->steps)
-    if (!s.reference)
+    if (!s.mems.empty()) // a primitive's step: its scratchpad is the last memory
       s.mems.back().set_data_handle(p);
 }
 
@@ -271,6 +279,14 @@ void LibraryOps::run(int handle, const LibraryArgs& args) {
           !(args.post_ops[i] == args.c && po.src1.strides == p.matmul.c.strides))
         copy_strided(po.src1, args.post_ops[i], p.matmul.c, args.c);
     }
+  }
+  if (p.gemm) {
+    const GemmCall& g = *p.gemm;
+    if (dnnl_sgemm(g.ta, g.tb, g.m, g.n, g.k, 1.0f, static_cast<const float*>(args.a), g.lda,
+                   static_cast<const float*>(args.b), g.ldb, g.beta, static_cast<float*>(args.c),
+                   g.ldc) != dnnl_success)
+      throw Error(fmt::format("oneDNN sgemm failed ({}x{}x{})", g.m, g.n, g.k));
+    return;
   }
   if (p.reference) {
     if (p.is_conv)
@@ -296,6 +312,10 @@ void LibraryOps::run(int handle, const LibraryArgs& args) {
 
 int64_t LibraryOps::primitives() const {
   return static_cast<int64_t>(impl_->cache.size());
+}
+
+int64_t LibraryOps::gemm_steps() const {
+  return impl_->gemms;
 }
 
 int64_t LibraryOps::reference_steps() const {

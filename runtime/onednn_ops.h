@@ -1,7 +1,10 @@
 // onednn_ops.h: the library steps of a Plan (matmul with post-ops, conv1d) as oneDNN 2.6
 // primitives, prepared once and run many times.
 //
-// Plan views are folded into oneDNN memory descriptors: a transpose is a stride swap, a
+// A plain f32 matmul that is one row-major GEMM (no post-ops but a Sum, batch dims that
+// fold into rows) runs as dnnl_sgemm, oneDNN's BLAS-style GEMM, which is faster than its
+// matmul primitive on the shapes measured (gemm_call.h). Other steps: plan views are folded
+// into oneDNN memory descriptors: a transpose is a stride swap, a
 // batch dim broadcast with stride 0 becomes extent 1 (oneDNN broadcasts it), a broadcast
 // bias is a binary post-op whose src1 has extent 1 where it broadcasts. Nothing is copied.
 // Primitives are cached by their descriptors, so equal layers share one primitive; the
@@ -54,6 +57,8 @@ public:
 
   /// Distinct oneDNN primitives created (the cache's size).
   int64_t primitives() const;
+  /// Prepared matmul steps that run as one dnnl_sgemm call (gemm_call.h).
+  int64_t gemm_steps() const;
   /// Prepared steps that run on the reference path.
   int64_t reference_steps() const;
 
