@@ -4,6 +4,8 @@
 // threads, against a double-precision loop over the same views.
 #include <fmt/format.h>
 
+#include <limits>
+
 #include "exec_test_util.h"
 #include "runtime/gemm_call.h"
 
@@ -152,6 +154,30 @@ TEST_CASE("gemm_call: sgemm steps compute their views (transposes, folded batch,
       CHECK(std::fabs(at(out[1], i) - z[static_cast<size_t>(i)]) <=
             1e-4 * (1 + std::fabs(z[static_cast<size_t>(i)])));
   }
+}
+
+TEST_CASE("gemm_call: beta 0 never reads C (NaN left in the output buffer)") {
+  constexpr int64_t M = 37, K = 19, N = 23;
+  PlanBuilder pb;
+  const DType f = DType::F32;
+  int32_t ab = pb.input("a", f, {M, K}), bb = pb.input("b", f, {K, N});
+  int32_t cb = pb.output("c", f, {M, N});
+  MatmulStep m;
+  m.a = dense(ab, f, {M, K});
+  m.b = dense(bb, f, {K, N});
+  m.c = dense(cb, f, {M, N});
+  REQUIRE(gemm_call(m));
+  CHECK_EQ(gemm_call(m)->beta, 0.0f);
+  pb.p.matmuls = {m};
+  pb.step(rt::Step::Kind::Matmul, 0, "mm");
+  std::vector<float> a(M * K, 0.5f), b(K * N, 0.25f);
+  std::vector<float> c(M * N, std::numeric_limits<float>::quiet_NaN());
+  rt::Executor ex(pb.p, {}, rt::ExecOptions{2});
+  const void* ins[] = {a.data(), b.data()};
+  void* outs[] = {c.data()};
+  ex.run(ins, outs);
+  for (float v : c)
+    CHECK(v == 0.125f * K);
 }
 
 } // namespace tevo::test
