@@ -137,6 +137,12 @@ VariantLMConfig lm_config(const Options& o, const MixerInfo& m, int64_t vocab) {
   c.n_layers = o.layers;
   c.seq_len = o.seq;
   c.feature_seed = static_cast<int64_t>(o.seed);
+  if (!o.ffn.empty())
+    c.ffn = o.ffn;
+  if (!o.norm.empty())
+    c.norm = o.norm;
+  if (!o.residual.empty())
+    c.residual = o.residual;
   return c;
 }
 
@@ -256,7 +262,7 @@ compare_variant(const Options& o, const MixerInfo& m, const Corpus& corpus, std:
     out << m.name << " (" << (c.causal ? "causal" : "bidirectional") << " LM: vocab " << c.vocab
         << ", d_model " << c.d_model << ", " << c.n_heads << " heads, " << c.n_layers
         << " layers, N=" << c.seq_len << ", batch " << o.batch << ", backend " << o.backend
-        << ")\n";
+        << ", ffn " << c.ffn << ", norm " << c.norm << ", residual " << c.residual << ")\n";
     cmp.forward = run_forward_pipeline(c, o.batch, false, o.remarks, out);
     std::vector<std::vector<Array>> batches = make_batches(corpus, o);
     cmp.naive = train_run(c, o, batches, false);

@@ -1,6 +1,8 @@
 // options.cpp: parsing of the `variants` command line.
 #include "examples/variants/options.h"
 
+#include "frontend/nn/variants/lm.h"
+
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -59,13 +61,26 @@ std::vector<std::string> split_commas(std::string_view flag, const std::string& 
   return out;
 }
 
+/// `v` when it is one of `names`, else a one-line error listing them.
+std::string one_of(std::string_view flag, const std::string& v,
+                   const std::vector<std::string>& names) {
+  std::string list;
+  for (const std::string& n : names) {
+    if (n == v)
+      return v;
+    list += (list.empty() ? "" : ", ") + n;
+  }
+  throw std::runtime_error(std::string(flag) + ": unknown '" + v + "' (" + list + ")");
+}
+
 } // namespace
 
 const char* usage() {
   return "usage: variants [--list] [--variant=NAME[,NAME...]] [--steps=N] [--seq=N]\n"
          "                [--batch=N] [--d-model=N] [--heads=N] [--layers=N] [--seed=N]\n"
          "                [--lr=X] [--tolerance=X] [--backend=cpu|interp] [--threads=N]\n"
-         "                [--data=PATH]\n"
+         "                [--data=PATH] [--ffn=mlp|swiglu|geglu|rwkv_cmix]\n"
+         "                [--norm=layernorm|rmsnorm|scalenorm] [--residual=pre|post|b2t]\n"
          "                [--print-ir] [--remarks] [--profile]\n"
          "Trains each variant LM twice from the same seed and batches: the naive forward\n"
          "(pipeline canonicalize,cse,dce) and the rewritten one (pipeline default), and\n"
@@ -132,6 +147,12 @@ Options parse_options(int argc, char** argv, const std::string& default_data) {
         throw std::runtime_error("--backend must be interp or cpu, got '" + o.backend + "'");
     } else if (key == "--data") {
       o.data = need();
+    } else if (key == "--ffn") {
+      o.ffn = one_of(key, need(), nn::variants::ffn_names());
+    } else if (key == "--norm") {
+      o.norm = one_of(key, need(), nn::variants::norm_names());
+    } else if (key == "--residual") {
+      o.residual = one_of(key, need(), nn::variants::residual_names());
     } else {
       throw std::runtime_error("unknown argument '" + s + "' (see --help)");
     }

@@ -20,6 +20,9 @@ struct Options {
   int64_t heads = 0; ///< 0: 2, except gqa: 4 (2 key/value heads shared by 2 query heads)
   int64_t layers = 2;
   int64_t threads = 0; ///< cpu backend threads (0: TEVO_NUM_THREADS or every core)
+  /// --ffn / --norm / --residual: the block's FFN, norm and residual arrangement (empty:
+  /// the LM's defaults, swiglu / rmsnorm / pre); names from frontend/nn/variants/lm.h.
+  std::string ffn, norm, residual;
   uint64_t seed = 1;
   double lr = 3e-3;
   double tolerance = 1e-4;     ///< largest relative loss difference naive vs rewritten
