@@ -7,6 +7,7 @@
 // gemm() here is the dnnl_sgemm path of CPUs without AVX-512 (and f64's plain loops);
 // attention_gemm.h has the AVX-512 tile products.
 #include "runtime/kernels/attention_tile.h"
+#include "runtime/exp_poly.h"
 
 #include <cmath>
 #include <cstdio>
@@ -130,17 +131,13 @@ void gemm(char ta,
 namespace {
 
 #if TEVO_ATTN_AVX2
-/// exp's constants: clamp range, log2(e), ln(2) split in two (Cody-Waite), and the
-/// coefficients c5 .. c1 of e^r ~ 1 + c1 r + .. + c5 r^5 on |r| <= ln(2)/2: a relative
-/// minimax fit with the constant term fixed at 1 (exp(0) is exactly 1; the row's maximum
-/// gets weight 1). 7.5e-8 relative in exact arithmetic; with f32 evaluation at most 2.01
-/// ulp and 0.66 ulp on average over [-87, 0] (Cephes' degree-7 form: 1.26 / 0.35 ulp, three
-/// more vector operations per 16 lanes, ~10% of a long attention forward). exp8 and exp16
-/// share them.
+/// exp's constants: clamp range, log2(e), ln(2) split in two (Cody-Waite); the polynomial
+/// is runtime/exp_poly.h's (the generated code's exp uses it too). Cephes' degree-7 form
+/// was 1.26 / 0.35 ulp and three more vector operations per 16 lanes (~10% of a long
+/// attention forward). exp8 and exp16 share them.
 constexpr float kExpLo = -87.0f, kExpHi = 88.0f, kLog2e = 1.44269504088896341f;
 constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
-constexpr float kExpPoly[] = {0x1.0fa834p-7f, 0x1.573a54p-5f, 0x1.555a6ap-3f, 0x1.fffdc6p-2f,
-                              0x1.fffff6p-1f};
+constexpr const float (&kExpPoly)[5] = rt::kExpPolyF32;
 
 bool have_avx2() {
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");

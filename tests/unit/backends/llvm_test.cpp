@@ -147,8 +147,8 @@ double ulps(double got, double want, DType t) {
     return std::signbit(got) == std::signbit(want) ? 0 : INFINITY;
   if (std::isnan(got) || std::isnan(want) || std::isinf(got) || std::isinf(want))
     return INFINITY;
-  int mant = t == DType::F64 ? 52 : 23;
-  int emin = t == DType::F64 ? -1022 : -126;
+  int mant = t == DType::F64 ? 52 : t == DType::F16 ? 10 : t == DType::BF16 ? 7 : 23;
+  int emin = t == DType::F64 ? -1022 : t == DType::F16 ? -14 : -126;
   int e = want == 0 ? emin : std::max(std::ilogb(want), emin);
   return std::fabs(got - want) / std::ldexp(1.0, e - mant);
 }
@@ -411,11 +411,16 @@ TEST_CASE("llvm: math intrinsics are accurate and handle special values (f32, f6
 }
 
 TEST_CASE("llvm: f16 and bf16 values compute in f32 and round on store") {
+  // Within one ulp of t: f32's exp is within 2 f32 ulps, so a result a hair from a
+  // midpoint of t (exp(6.84375) = 938.00005, bf16's 936 | 940 midpoint 938) may round
+  // either way. And correctly rounded almost everywhere, which computing in t would not be.
   for (DType t : {DType::F16, DType::BF16}) {
     auto x = make_array(t, sample(t, -10, 10, 2000, 14));
     CAPTURE(t);
-    CHECK(check(apply_op<ScalarOp::Exp>, {x}, t, 1.0).mismatches == 0);
-    CHECK(check(apply_op<ScalarOp::Tanh>, {x}, t, 1.0).mismatches == 0);
+    for (ir::ScalarFn fn : {apply_op<ScalarOp::Exp>, apply_op<ScalarOp::Tanh>}) {
+      CHECK(check(fn, {x}, t, 1.0).mismatches == 0);
+      CHECK(check(fn, {x}, t, 0.0).mismatches <= 10);
+    }
   }
 }
 
