@@ -161,7 +161,8 @@ class Runner:
         process and returns its record."""
         out = []
         if case.startswith("sgemm"):
-            out += [(s, lambda s=s: self.measure(s, case, n)) for s in ("onednn-sgemm", "onednn-matmul")]
+            out += [(s, lambda s=s: self.measure(s, case, n))
+                    for s in ("onednn-sgemm", "onednn-matmul")]
         out.append(("jit", lambda: self.measure("jit", case, n)))
         if aot:
             lib, name, secs = aot
@@ -451,6 +452,8 @@ def main():
                         "system keeps its best round")
     v.add_argument("--no-torch", action="store_true", help="variants: tevo systems only")
     a = ap.parse_args()
+    if a.rounds < 1:
+        ap.error("--rounds must be at least 1")
     a.threads = [int(x) for x in a.threads.split(",")]
     cases = a.cases.split(",") if a.suite in ("all", "issue4") else []
     for c in cases:

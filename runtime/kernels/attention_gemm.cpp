@@ -27,7 +27,7 @@ namespace tevo::rt::kernels::attn {
 
 namespace {
 
-constexpr int64_t kPanel = 32; ///< keys per packed K^T panel (two vectors)
+constexpr int64_t kPanel = kKtPanel;
 constexpr int64_t kChunk = 128; ///< inner extent per pass of product_tile (V: 32 KiB at dv 64)
 
 [[noreturn]] void unavailable() {

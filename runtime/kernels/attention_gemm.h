@@ -27,6 +27,8 @@ template <class T> bool use_tile_gemm() {
     return false;
 }
 
+/// Keys per packed K^T panel (two 16-float vectors).
+inline constexpr int64_t kKtPanel = 32;
 /// Floats pack_kt writes for nk keys of width d: nk rounded up to a panel (32 keys) times d.
 int64_t packed_kt_floats(int64_t nk, int64_t d);
 
@@ -58,7 +60,7 @@ public:
                       int64_t nk);
   /// Whether a tile starting at key j0 can be served (panel-aligned).
   static bool aligned(int64_t j0) {
-    return j0 % 32 == 0;
+    return j0 % kKtPanel == 0;
   }
 
 private:
