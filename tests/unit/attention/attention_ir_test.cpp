@@ -144,7 +144,7 @@ TEST_CASE("attention: cost counts allowed pairs exactly and bytes of operands an
   CHECK_EQ(big.bytes_read, 3.0 * 4 * 8 * 16384 * 64);
 }
 
-TEST_CASE("attention: f64 gradient checks of both VJPs (o and lse used; bias, keep, GQA, masks)") {
+TEST_CASE("attention: f64 gradient checks of both VJPs (o and lse used, bias, keep, GQA, masks)") {
   const char* text = R"(
 func @none_bias(%q: f64[2,2,3,4], %k: f64[2,2,5,4], %v: f64[2,2,5,3], %b: f64[2,3,5]) -> (f64[2,2,3,3], f64[2,2,3]) {
   %o, %l = attention %q, %k, %v, %b {scale = 0.7, has_bias = true} : f64[2,2,3,3], f64[2,2,3]

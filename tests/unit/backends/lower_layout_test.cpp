@@ -55,7 +55,7 @@ bool agrees(const Ints& dims, OpKind op, const ir::AttrList& attrs) {
 
 } // namespace
 
-TEST_CASE("layout: dense layouts are contiguous; strides of extent-1 dims do not matter") {
+TEST_CASE("layout: dense layouts are contiguous, strides of extent-1 dims do not matter") {
   Layout d = Layout::dense({2, 3, 4});
   CHECK_EQ(d.strides, Ints{12, 4, 1});
   CHECK(d.dense_at_origin());

@@ -12,7 +12,7 @@ using ir::OpKind;
 using lower_test::fused;
 using Ints = std::vector<int64_t>;
 
-TEST_CASE("arena: buffers live at a common step never share bytes; disjoint ones may") {
+TEST_CASE("arena: buffers live at a common step never share bytes, disjoint ones may") {
   std::vector<cpu::ArenaRequest> reqs = {
       {100, 0, 1}, {64, 1, 2}, {100, 2, 3}, {1, 0, 3}, {0, 1, 1}, {200, 4, 5},
   };

@@ -61,7 +61,7 @@ std::string conv_text(const char* t, std::vector<int64_t> lead, int64_t c, int64
 
 } // namespace
 
-TEST_CASE("fft_conv: infers y like x and g [C, K]; rejects bad operands in one line") {
+TEST_CASE("fft_conv: infers y like x and g [C, K], rejects bad operands in one line") {
   CHECK_EQ(infer(OpKind::FftConv, {tt(F32, {2, 3, 16}), tt(F32, {3, 16})}), "f32[2,3,16]");
   CHECK_EQ(infer(OpKind::FftConv, {tt(F64, {3, 5}), tt(F64, {3, 1})}, {{"reverse", true}}),
            "f64[3,5]");

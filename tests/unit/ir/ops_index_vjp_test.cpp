@@ -47,7 +47,7 @@ int64_t flat(const Ints& i, const Ints& dims) {
 
 } // namespace
 
-TEST_CASE("gather vjp: one pick per row is a select, several picks a scatter; both add up "
+TEST_CASE("gather vjp: one pick per row is a select, several picks a scatter, both add up "
           "the cotangent where the indices point") {
   struct C {
     Ints xd, id;

@@ -122,7 +122,7 @@ TEST_CASE("reduce: traits and costs") {
   CHECK_EQ(l.transcendentals, 20);
 }
 
-TEST_CASE("reduce: softmax rows holding +inf or NaN give NaN; masked rows do not") {
+TEST_CASE("reduce: softmax rows holding +inf or NaN give NaN, masked rows do not") {
   auto y = run1("func @f(%x: f64[3,2]) -> f64[3,2] {\n  %y = softmax %x : f64[3,2]\n"
                 "  return %y\n}\n",
                 {{kInf, 0.0, kNaN, 1.0, -kInf, -kInf}});

@@ -191,7 +191,7 @@ TEST_CASE("nn: grouped-query attention shares each K/V head across its query gro
   CHECK(max_abs_diff(go(gqa, pg), go(mha, pm)) < 1e-12);
 }
 
-TEST_CASE("nn: causal attention ignores the future; padded keys are ignored") {
+TEST_CASE("nn: causal attention ignores the future, padded keys are ignored") {
   MultiHeadAttention attn(8, 2, 0, true, PositionEncoding::Alibi);
   attn.to(DType::F64);
   ParamStore p = init_params(attn, 1);

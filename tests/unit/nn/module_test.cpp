@@ -225,7 +225,7 @@ TEST_CASE("nn: to(f64) sets parameter dtypes for a whole tree") {
                        doctest::Contains("module parameters must be float, got i32"), ir::Error);
 }
 
-TEST_CASE("nn: a module called twice is one set of parameters; names are checked") {
+TEST_CASE("nn: a module called twice is one set of parameters, names are checked") {
   Linear lin(4, 4);
   Trace t("twice");
   Tensor x = t.input("x", {2, 4});
@@ -252,7 +252,7 @@ TEST_CASE("nn: a module called twice is one set of parameters; names are checked
       Dropout(1.0), doctest::Contains("dropout probability must be in [0, 1), got 1"), ir::Error);
 }
 
-TEST_CASE("nn: apply visits modules with their dotted paths; bind_inputs reports gaps") {
+TEST_CASE("nn: apply visits modules with their dotted paths, bind_inputs reports gaps") {
   GPT gpt(tiny_gpt());
   std::vector<std::string> paths;
   gpt.apply([&](const std::string& p, Module&) { paths.push_back(p); });

@@ -154,7 +154,7 @@ TEST_CASE("fuse: random elementwise/reduction DAGs compute the same and keep the
   CHECK(ctx.stat("fuse.nodes-fused") > 3000);
 }
 
-TEST_CASE("fuse: max-group-size bounds the groups; epilogue=0 keeps matmuls bare") {
+TEST_CASE("fuse: max-group-size bounds the groups, epilogue=0 keeps matmuls bare") {
   const char* text = R"(
 func @f(%x: f32[4,8], %w: f32[8,6], %b: f32[6]) -> f32[4,6] {
   %m = matmul %x, %w : f32[4,6]

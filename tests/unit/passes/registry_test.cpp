@@ -24,7 +24,7 @@ TEST_CASE("pass registry: lists passes.def in order with their summaries") {
   CHECK(names.rfind("canonicalize, cse, dce, decompose, fuse, reassociate-matmul, fuse-attention", 0) == 0);
 }
 
-TEST_CASE("pass registry: create_pass names the pass; unknown names give nullptr") {
+TEST_CASE("pass registry: create_pass names the pass, unknown names give nullptr") {
   for (const auto& info : all_passes()) {
     auto p = create_pass(info.name);
     REQUIRE(p != nullptr);

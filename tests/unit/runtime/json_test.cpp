@@ -34,7 +34,7 @@ TEST_CASE("json: objects keep file order and find() looks members up") {
   CHECK_EQ(j.find("a")->find("x"), nullptr); // find on a non-object
 }
 
-TEST_CASE("json: integers are exact beyond 2^53; others fall back to double") {
+TEST_CASE("json: integers are exact beyond 2^53, others fall back to double") {
   Json big = parse_json("9007199254740993");
   CHECK(big.is_int);
   CHECK_EQ(big.int_value, 9007199254740993);

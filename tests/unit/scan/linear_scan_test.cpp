@@ -59,7 +59,7 @@ TEST_CASE("linear_scan: type rules in one line") {
            "[linear_scan] missing required attribute 'axis' (i64)");
 }
 
-TEST_CASE("linear_scan: f64 gradients (forward and reverse; full, channel and scalar decays)") {
+TEST_CASE("linear_scan: f64 gradients (forward and reverse, full, channel and scalar decays)") {
   uint64_t seed = 1;
   for (bool reverse : {false, true}) {
     for (const auto& ad : std::vector<std::vector<int64_t>>{{2, 9, 3}, {2, 1, 3}, {3}, {}}) {

@@ -12,7 +12,7 @@
 using namespace tevo;
 using namespace tevo::train;
 
-TEST_CASE("gpt: a tiny GPT memorises a sequence; checkpoint names are the state_dict's") {
+TEST_CASE("gpt: a tiny GPT memorises a sequence, checkpoint names are the state_dict's") {
   nn::GPTConfig c;
   c.vocab_size = 8;
   c.block_size = 4;

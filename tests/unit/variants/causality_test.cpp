@@ -38,7 +38,7 @@ TEST_CASE("variants causality: changing token t leaves outputs before t unchange
   }
 }
 
-TEST_CASE("variants: ScaleNorm(x; g) equals RMSNorm(x) with weight g / sqrt(D)") {
+TEST_CASE("variants: ScaleNorm(x, g) equals RMSNorm(x) with weight g / sqrt(D)") {
   ScaleNorm sn(8);
   RMSNorm rms(8, 0.0);
   sn.to(DType::F64);
