@@ -31,8 +31,10 @@
 #include "runtime/exp_poly.h"
 
 #include <llvm/IR/Intrinsics.h>
+#include <llvm/IR/IntrinsicsX86.h>
 #include <llvm/IR/Module.h>
 
+#include <algorithm>
 #include <cmath>
 #include <initializer_list>
 
@@ -178,6 +180,37 @@ Value* exp_impl(const Fp& f, Value* x) {
   y = f.sel(f.b.CreateFCmpOGT(x, f.c(hi)), f.c(HUGE_VAL), y);
   y = f.sel(f.b.CreateFCmpOLT(x, f.c(lo)), f.c(0.0), y);
   return f.sel(f.b.CreateFCmpUNO(x, x), x, y);
+}
+
+/// exp_impl's result through AVX-512's vscalefps (p 2^k in one instruction, +inf past the
+/// range): <16 x float>, or <8 x float> / <4 x float> with AVX512VL. The same reduction and
+/// polynomial, so the same bits as exp_impl wherever the result is a normal number or inf.
+Value* exp_scalef(const Fp& f, Value* x) {
+  llvm::IRBuilder<>& b = f.b;
+  auto* vt = llvm::cast<llvm::FixedVectorType>(f.ft);
+  unsigned n = vt->getNumElements();
+  // Above 89 the reduction would lose r to cancellation; exp(89) is inf already. NaN
+  // stays (the select keeps x when the compare is unordered).
+  Value* xc = f.sel(b.CreateFCmpOLT(f.c(89.0), x), f.c(89.0), x);
+  // x >= lo or NaN: lanes below (and -inf, whose reduction gives NaN) become 0.
+  Value* keep = b.CreateFCmpUGE(x, f.c(-87.33654022216797));
+  Value* kf = b.CreateUnaryIntrinsic(llvm::Intrinsic::roundeven,
+                                     f.mul(xc, f.c(1.4426950408889634)));
+  Value* r = f.fma(kf, f.c(-kLn2Hi32), xc);
+  r = f.fma(kf, f.c(-kLn2Lo32), r);
+  const float* c = rt::kExpPolyF32;
+  Value* p = f.fma(f.poly(r, {c[0], c[1], c[2], c[3], c[4]}), r, f.c(1.0));
+  llvm::Type* mt = b.getIntNTy(std::max(8U, n));
+  Value* mask = b.CreateBitCast(keep, b.getIntNTy(n));
+  if (n < 8)
+    mask = b.CreateZExt(mask, mt);
+  Value* zero = f.c(0.0);
+  if (n == 16)
+    return b.CreateIntrinsic(llvm::Intrinsic::x86_avx512_mask_scalef_ps_512, {},
+                             {p, kf, zero, mask, b.getInt32(4)});
+  auto id = n == 8 ? llvm::Intrinsic::x86_avx512_mask_scalef_ps_256
+                   : llvm::Intrinsic::x86_avx512_mask_scalef_ps_128;
+  return b.CreateIntrinsic(id, {}, {p, kf, zero, mask});
 }
 
 Value* expm1_impl(const Fp& f, Value* x) {
@@ -334,6 +367,10 @@ Value* libm64(llvm::IRBuilder<>& b, const char* name, Value* x) {
 
 llvm::Value* exp(llvm::IRBuilder<>& b, llvm::Value* x) {
   return exp_impl(Fp(b, x->getType()), x);
+}
+
+llvm::Value* exp_avx512(llvm::IRBuilder<>& b, llvm::Value* x) {
+  return exp_scalef(Fp(b, x->getType()), x);
 }
 
 llvm::Value* expm1(llvm::IRBuilder<>& b, llvm::Value* x) {

@@ -11,6 +11,7 @@
 
 #include "backends/cpu/llvm_internal.h"
 #include "backends/cpu/llvm_math.h"
+#include "backends/cpu/llvm_vector_math.h"
 #include "ir/diag.h"
 #include "ir/element.h"
 
@@ -286,8 +287,8 @@ ir::SVal LlvmScalarBuilder::apply(ir::ScalarOp op, std::span<const ir::SVal> arg
   }
   Value* r = nullptr;
   switch (op) {
-  case ScalarOp::Exp:
-    r = math::exp(b_, x);
+  case ScalarOp::Exp: // f32: widened by the vectorisers, expanded for the target later
+    r = x->getType()->isFloatTy() ? vmath::exp_call(b_, x) : math::exp(b_, x);
     break;
   case ScalarOp::Expm1:
     r = math::expm1(b_, x);

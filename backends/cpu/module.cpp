@@ -29,6 +29,7 @@
 #include <llvm/Transforms/Utils/Cloning.h>
 
 #include "backends/cpu/llvm_internal.h"
+#include "backends/cpu/llvm_vector_math.h"
 #include "ir/diag.h"
 #include "runtime/file_io.h"
 
@@ -203,6 +204,7 @@ void KernelModule::optimize() {
                                     ? pb.buildO0DefaultPipeline(level)
                                     : pb.buildPerModuleDefaultPipeline(level);
   mpm.run(*m.mod, mam);
+  vmath::expand_vector_math(*m.mod, *m.tm);
   m.optimized = true;
 }
 

@@ -87,12 +87,13 @@ void add_aot_entry(KernelModule& km, const AotEntry& e) {
   llvm::Module& m = *impl.mod;
   llvm::LLVMContext& c = *impl.ctx;
 
-  // Kernels and their helpers are reached only through the table: keep them local.
+  // Kernels and their helpers are reached only through the table: keep them local (not
+  // the llvm.* globals: their linkage is fixed).
   for (llvm::Function& f : m.functions())
     if (!f.isDeclaration())
       f.setLinkage(llvm::GlobalValue::InternalLinkage);
   for (llvm::GlobalVariable& g : m.globals())
-    if (!g.isDeclaration() && !g.hasLocalLinkage())
+    if (!g.isDeclaration() && !g.hasLocalLinkage() && !g.getName().starts_with("llvm."))
       g.setLinkage(llvm::GlobalValue::InternalLinkage);
 
   auto* ptr = llvm::PointerType::get(c, 0);

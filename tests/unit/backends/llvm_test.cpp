@@ -521,3 +521,46 @@ TEST_CASE("llvm: unknown CPUs and features are user errors") {
   CHECK(!cpu::host_cpu().empty());
   CHECK(cpu::host_features().find("+sse2") != std::string::npos);
 }
+
+TEST_CASE("llvm: f32 exp through vscalefps (AVX-512) has the generic exp's bits, and no "
+          "widenable call is left after optimize()") {
+  // The same reduction and polynomial: only 2^k is applied differently (vscalefps vs an
+  // exponent-field add and range selects), so every result must agree bit for bit.
+  std::string host = cpu::host_features();
+  if (host.find("+avx512f") == std::string::npos) {
+    MESSAGE("skipped: the host has no AVX-512");
+    return;
+  }
+  std::vector<double> v = sample(DType::F32, -105, 95, 60000, 21);
+  for (float edge : {88.72283172607422f, -87.33654022216797f, -103.97f, 0.0f}) // hi, lo
+    for (int k = -3; k <= 3; ++k) {
+      float x = edge;
+      for (int s = 0; s < std::abs(k); ++s)
+        x = std::nextafter(x, k < 0 ? -INFINITY : INFINITY);
+      v.push_back(x);
+    }
+  auto x = make_array(DType::F32, v);
+  std::vector<std::vector<double>> got;
+  for (bool avx512 : {true, false}) {
+    cpu::TargetOptions t;
+    if (!avx512)
+      t.features = host + ",-avx512f";
+    cpu::KernelModule km("exp", t);
+    add_kernel(km, "k", apply_op<ScalarOp::Exp>, {DType::F32}, DType::F32);
+    km.optimize();
+    std::string ir = km.llvm_ir();
+    CHECK(ir.find("tevo_vm") == std::string::npos);
+    CHECK((ir.find("scalef") != std::string::npos) == avx512);
+    got.push_back(run_kernel(km.jit()->lookup("k"), {x}, DType::F32));
+  }
+  int64_t differ = 0;
+  for (size_t i = 0; i < v.size(); ++i) {
+    bool same = std::isnan(got[0][i]) ? std::isnan(got[1][i])
+                                      : std::bit_cast<uint64_t>(got[0][i]) ==
+                                            std::bit_cast<uint64_t>(got[1][i]);
+    if (!same && differ++ < 5)
+      MESSAGE(fmt::format("exp({:.9g}): {:.9g} (vscalefps) vs {:.9g}", v[i], got[0][i],
+                          got[1][i]));
+  }
+  CHECK(differ == 0);
+}
