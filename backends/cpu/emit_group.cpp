@@ -64,13 +64,26 @@ int64_t product(const Ints& d, size_t from, size_t to) {
   return p;
 }
 
+/// Whether row order pipelines its rows on this target (TargetOptions::row_pipeline). By
+/// default not on AMD Zen: there (Zen 4, softmax 4096², rows of 16 KB) one loop per stage
+/// with the row arrays in the result's memory (home_result) took 6.6-7.2 ms at 1 thread
+/// and 3.7-4.0 at 2, the pipelined order 10.0-10.6 and 5.2-5.5. Intel (Emerald Rapids)
+/// measured the pipeline faster than one loop per stage with stack row arrays (see
+/// row_pipeline); result-backed rows have not been measured there.
+bool pipeline_rows(const TargetOptions& t) {
+  if (t.row_pipeline >= 0)
+    return t.row_pipeline != 0;
+  return !llvm::StringRef(t.cpu).starts_with("znver");
+}
+
 /// Generates the body function of one group.
 class GroupEmitter {
 public:
   GroupEmitter(KernelModule::Impl& impl, const KernelSpec& spec, llvm::Function* f,
                KernelInfo& info)
       : group_(*spec.group), body_(*group_.attrs.get("body").region()),
-        s_(analyse(group_, body_)), f_(f), b_(*impl.ctx), info_(info) {
+        s_(analyse(group_, body_)), f_(f), b_(*impl.ctx), info_(info),
+        pipeline_rows_(pipeline_rows(impl.target)) {
     llvm::BasicBlock* entry = llvm::BasicBlock::Create(*impl.ctx, "entry", f);
     llvm::BasicBlock* start = llvm::BasicBlock::Create(*impl.ctx, "start", f);
     b_.SetInsertPoint(entry);
@@ -89,6 +102,8 @@ public:
                   sh.rank());
       ops.push_back({f->getArg(static_cast<unsigned>(i)), st});
     }
+    for (auto [opnd, res] : spec.inplace)
+      inplace_results_.insert(res);
     e_ = std::make_unique<BodyEmitter>(b_, *impl.mod, group_, std::move(ops), entry, info.errors);
   }
 
@@ -226,8 +241,40 @@ private:
   /// load it instead of recomputing it (softmax: exp(x - max) is summed, then divided).
   struct RowCache {
     const ir::Value* v;
-    llvm::AllocaInst* row;
+    llvm::AllocaInst* row; ///< a stack row array, or null: the row lives in result `home`
+    int home = -1;
   };
+
+  /// A D-shaped result whose memory can hold the row array of a value of type `ty` until
+  /// the store loop overwrites it, or -1. Its storage type is `ty` (no rounding), it shares
+  /// no operand's memory (in-place: a later loop may still read the operand), and it holds
+  /// no other row. Each element is read back and then overwritten at the same index by the
+  /// same thread. Besides saving the stack array, the row's cache-line fills (the store
+  /// writes into lines it must first read) then overlap the arithmetic of the loop that
+  /// fills it instead of stalling the store loop (softmax 4096², 1 thread, AMD Zen 4:
+  /// 9.2-9.5 -> 6.9-7.1 ms in a hand-written model).
+  int home_result(llvm::Type* ty, const std::vector<RowCache>& cached) const {
+    for (size_t j = 0; j < body_.outputs.size(); ++j) {
+      const ir::Value* v = body_.outputs[j];
+      int k = static_cast<int>(j);
+      bool taken = std::any_of(cached.begin(), cached.end(),
+                               [&](const RowCache& c) { return c.home == k; });
+      if (v->type.shape.to_vector() == s_.d && !inplace_results_.count(k) && !taken &&
+          storage_type(ty->getContext(), v->type.dtype) == ty)
+        return k;
+    }
+    return -1;
+  }
+
+  /// Where element `idx` (D index; `flat`: its position in the row) of a row array lives.
+  llvm::Value* row_ptr(const RowCache& c, const Index& idx, llvm::Value* flat) {
+    if (c.home < 0)
+      return b_.CreateInBoundsGEP(c.row->getAllocatedType(), c.row, flat);
+    llvm::Value* out =
+        f_->getArg(static_cast<unsigned>(group_.num_operands()) + static_cast<unsigned>(c.home));
+    llvm::Type* ty = storage_type(b_.getContext(), body_.outputs[static_cast<size_t>(c.home)]->type.dtype);
+    return b_.CreateInBoundsGEP(ty, out, ravel_dense(b_, idx, s_.d));
+  }
 
   /// Whether recomputing v in a later loop repeats work worth a store and a load: a
   /// transcendental lies on its path from the group's inputs (softmax's exp(x - max);
@@ -251,7 +298,8 @@ private:
   /// of stack and all of them within kRowCacheTotal.
   std::vector<const ir::Value*> row_cache_candidates(const ir::Value* v, int64_t red,
                                                      const std::vector<RowCache>& cached,
-                                                     int64_t slots = 1) {
+                                                     int64_t slots = 1,
+                                                     std::set<const ir::Value*>* cheap = nullptr) {
     std::vector<const ir::Value*> out;
     if (red <= 1)
       return out;
@@ -277,11 +325,15 @@ private:
       int64_t bytes =
           red * static_cast<int64_t>(
                     compute_type(b_.getContext(), x->type.dtype)->getPrimitiveSizeInBits() / 8);
-      if (ir::is_float(x->type.dtype) && x->type.shape.to_vector() == s_.d && uses_[x] >= 2 &&
-          bytes <= kRowCacheBytes && row_cache_bytes_ + slots * bytes <= kRowCacheTotal &&
-          costly(x, memo)) {
-        out.push_back(x);
-        row_cache_bytes_ += slots * bytes;
+      bool fits = bytes <= kRowCacheBytes && row_cache_bytes_ + slots * bytes <= kRowCacheTotal;
+      if (ir::is_float(x->type.dtype) && x->type.shape.to_vector() == s_.d && uses_[x] >= 2) {
+        if (fits && costly(x, memo)) {
+          out.push_back(x);
+          row_cache_bytes_ += slots * bytes;
+        } else if (cheap) {
+          out.push_back(x);
+          cheap->insert(x);
+        }
       }
       for (const ir::Value* y : x->producer->operands)
         work.push_back(y);
@@ -305,8 +357,8 @@ private:
       return;
     llvm::Value* f = flat_reduced(rv);
     for (const RowCache& c : cached) {
-      llvm::Type* ty = c.row->getAllocatedType();
-      e_->define(c.v, idx, b_.CreateLoad(ty, b_.CreateInBoundsGEP(ty, c.row, f)));
+      llvm::Type* ty = compute_type(b_.getContext(), c.v->type.dtype);
+      e_->define(c.v, idx, b_.CreateLoad(ty, row_ptr(c, idx, f)));
     }
   }
 
@@ -320,7 +372,8 @@ private:
       return v->type.shape.to_vector() == s_.d;
     });
     int64_t stages = static_cast<int64_t>(s_.reductions.size()) + (any_d ? 1 : 0);
-    if (red >= kPipelineRow && stages >= 2 && info_.extent >= 2 * (stages + 1)) {
+    if (pipeline_rows_ && red >= kPipelineRow && stages >= 2 &&
+        info_.extent >= 2 * (stages + 1)) {
       row_pipeline(begin, end, red, stages);
       return;
     }
@@ -345,11 +398,16 @@ private:
       reuse_cached(cached, idx, rv);
       llvm::Value* v = e_->emit(rn.operand(0), idx);
       b_.CreateStore(combine(b_, rn.op, t, b_.CreateLoad(ty, acc), v), acc);
-      for (const ir::Value* c : row_cache_candidates(rn.operand(0), red, cached)) {
+      std::set<const ir::Value*> cheap; // kept only where a result's memory holds them
+      for (const ir::Value* c : row_cache_candidates(rn.operand(0), red, cached, 1, &cheap)) {
         llvm::Value* x = e_->emit(c, idx); // memoised: computed for v above
-        llvm::AllocaInst* row = chunk_array(x->getType(), red, "row");
-        b_.CreateStore(x, b_.CreateInBoundsGEP(x->getType(), row, flat_reduced(rv)));
-        cached.push_back({c, row});
+        RowCache rc{c, nullptr, home_result(x->getType(), cached)};
+        if (rc.home < 0 && cheap.count(c))
+          continue;
+        if (rc.home < 0)
+          rc.row = chunk_array(x->getType(), red, "row");
+        b_.CreateStore(x, row_ptr(rc, idx, flat_reduced(rv)));
+        cached.push_back(rc);
       }
       nest.close_all();
       e_->set_reduced(&rn, b_.CreateLoad(ty, acc), is_keep_shaped(rn.result()) ? keep : o);
@@ -786,6 +844,8 @@ private:
   std::map<const ir::Value*, int> last_; ///< see compute_dependence()
   int64_t row_cache_bytes_ = 0;          ///< stack taken by row arrays so far
   std::map<const ir::Value*, int> uses_; ///< body uses per value (row_cache_candidates)
+  std::set<int> inplace_results_;        ///< results sharing an operand's memory
+  bool pipeline_rows_;                   ///< see pipeline_rows()
 };
 
 /// Adds the target's CPU and features so that cost models see the real machine.

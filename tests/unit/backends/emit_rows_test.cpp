@@ -31,6 +31,15 @@ Case softmax_case(const std::string& t, int64_t rows, int64_t n) {
   return c;
 }
 
+/// Runs c pipelined (TargetOptions::row_pipeline = 1: `blocks` parallel iterations) and
+/// with one loop per stage (0: one iteration per row, `rows`); both against the interpreter.
+void check_both_orders(Case c, int64_t blocks, int64_t rows) {
+  c.target.row_pipeline = 1;
+  CHECK(run_case(c).info.extent == blocks);
+  c.target.row_pipeline = 0;
+  CHECK(run_case(c).info.extent == rows);
+}
+
 } // namespace
 
 TEST_CASE("emit rows: softmax rows are pipelined in blocks, full and cut short") {
@@ -43,17 +52,18 @@ TEST_CASE("emit rows: softmax rows are pipelined in blocks, full and cut short")
     for (const char* t : {"f32", "f64"}) {
       Case c = softmax_case(t, r.rows, r.n);
       CAPTURE(c.text);
-      Outcome o = run_case(c);
-      CHECK(o.info.extent == r.extent);
+      check_both_orders(c, r.extent, r.rows);
     }
   }
 }
 
 TEST_CASE("emit rows: short rows and few rows keep one row per iteration") {
-  Outcome few = run_case(softmax_case("f32", 7, 1000)); // 7 < 2 x (3 stages + 1)
-  CHECK(few.info.extent == 7);
-  Outcome narrow = run_case(softmax_case("f32", 100, 255)); // rows below 256 elements
-  CHECK(narrow.info.extent == 100);
+  Case few = softmax_case("f32", 7, 1000); // 7 < 2 x (3 stages + 1)
+  few.target.row_pipeline = 1;
+  CHECK(run_case(few).info.extent == 7);
+  Case narrow = softmax_case("f32", 100, 255); // rows below 256 elements
+  narrow.target.row_pipeline = 1;
+  CHECK(run_case(narrow).info.extent == 100);
 }
 
 TEST_CASE("emit rows: layer-norm rows: two dependent reductions, broadcast operands, "
@@ -79,8 +89,7 @@ TEST_CASE("emit rows: layer-norm rows: two dependent reductions, broadcast opera
       "  return %y, %mu2, %r");
   c.tol = kF32Math;
   c.same_bits = true;
-  Outcome o = run_case(c);
-  CHECK(o.info.extent == 12); // 45 rows in blocks of 4
+  check_both_orders(c, 12, 45); // 45 rows in blocks of 4
 }
 
 TEST_CASE("emit rows: log-sum-exp rows (two reductions, no D-shaped result)") {
@@ -97,8 +106,7 @@ TEST_CASE("emit rows: log-sum-exp rows (two reductions, no D-shaped result)") {
   c.hi = 20;
   c.tol = kF32Math;
   c.same_bits = true;
-  Outcome o = run_case(c);
-  CHECK(o.info.extent == 17); // 50 rows in blocks of 3
+  check_both_orders(c, 17, 50); // 50 rows in blocks of 3
 }
 
 TEST_CASE("emit rows: one reduction and a D-shaped result (RMS norm), rows over "
@@ -113,8 +121,7 @@ TEST_CASE("emit rows: one reduction and a D-shaped result (RMS norm), rows over 
   c.lo = 0.5;
   c.tol = kF32Math;
   c.same_bits = true;
-  Outcome o = run_case(c);
-  CHECK(o.info.extent == 7); // 20 rows of 600 in blocks of 3
+  check_both_orders(c, 7, 20); // 20 rows of 600 in blocks of 3
 }
 
 TEST_CASE("emit rows: integer and f16 rows") {
@@ -127,12 +134,12 @@ TEST_CASE("emit rows: integer and f16 rows") {
   ints.ilo = -1000;
   ints.ihi = 1000;
   ints.same_bits = true;
-  CHECK(run_case(ints).info.extent == 10);
+  check_both_orders(ints, 10, 40);
   Case half = softmax_case("f16", 66, 260);
   half.lo = -4;
   half.hi = 4;
   half.tol = {2e-3, 1e-4};
-  CHECK(run_case(half).info.extent == 17);
+  check_both_orders(half, 17, 66);
 }
 
 TEST_CASE("emit rows: max and min of rows holding +0 and -0 are IEEE (-0 < +0) wherever the "
@@ -161,4 +168,74 @@ TEST_CASE("emit rows: max and min of rows holding +0 and -0 are IEEE (-0 < +0) w
   c.data[0] = data;
   c.same_bits = true;
   run_case(c);
+}
+
+TEST_CASE("emit rows: max and min of rows holding a NaN are NaN wherever it sits") {
+  // One NaN per row at offsets covering every lane of the vector loop's accumulators and
+  // its remainder; half the rows also hold +-inf.
+  std::vector<double> data;
+  const int64_t rows = 70, n = 300;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < n; ++c)
+      data.push_back(c == (r * 13) % n ? std::nan("") : r % 2 && c == 5 ? -INFINITY
+                                                    : r % 2 && c == 7 ? INFINITY
+                                                                      : (c % 17) - 8.0);
+  Case c;
+  c.text = loop_func({"%x: f32[70,300]"}, {"f32[70,1]", "f32[70,1]"},
+                     "  %m = max %x {axes = [-1], keepdims = true} : f32[70,1]\n"
+                     "  %n = min %x {axes = [-1], keepdims = true} : f32[70,1]\n  return %m, %n");
+  c.data[0] = data;
+  c.same_bits = true;
+  run_case(c);
+}
+
+TEST_CASE("emit rows: one loop per stage keeps a row array in a D-shaped result's memory "
+          "when its storage type is the value's") {
+  // softmax f32: exp(x - max) lives in %y until the store loop overwrites it (no stack
+  // row array); f16 results cannot hold f32 values: a stack array.
+  // (Rows long enough not to be unrolled: a fully unrolled stack array becomes registers.)
+  Case f32 = softmax_case("f32", 40, 1000);
+  f32.target.row_pipeline = 0;
+  Outcome o = run_case(f32, /*want_ir=*/true);
+  CHECK(o.info.extent == 40);
+  CHECK(o.ir.find("alloca [1000 x float]") == std::string::npos);
+  Case f16 = softmax_case("f16", 40, 1000);
+  f16.tol = {2e-3, 1e-4};
+  f16.target.row_pipeline = 0;
+  CHECK(run_case(f16, true).ir.find("alloca [1000 x float]") != std::string::npos);
+}
+
+TEST_CASE("emit rows: a result sharing an operand's memory never holds a row array") {
+  // exp(x - max) is kept for the third loop, which reads x again, as does the store loop:
+  // had the row array lived in %y (= %x's memory), both would read exp values as x.
+  Case c;
+  c.text = loop_func({"%x: f32[24,1000]"}, {"f32[24,1000]"},
+                     "  %m = max %x {axes = [1], keepdims = true} : f32[24,1]\n"
+                     "  %d = sub %x, %m : f32[24,1000]\n"
+                     "  %e = exp %d : f32[24,1000]\n"
+                     "  %s = sum %e {axes = [1], keepdims = true} : f32[24,1]\n"
+                     "  %p = div %e, %s : f32[24,1000]\n"
+                     "  %q = mul %p, %x : f32[24,1000]\n"
+                     "  %t = sum %q {axes = [1], keepdims = true} : f32[24,1]\n"
+                     "  %y = sub %x, %t : f32[24,1000]\n  return %y");
+  c.lo = -3;
+  c.hi = 3;
+  c.tol = kF32Math;
+  c.same_bits = true;
+  c.inplace = {{0, 0}};
+  c.target.row_pipeline = 0;
+  Outcome o = run_case(c, true);
+  CHECK(o.info.extent == 24);
+  CHECK(o.ir.find("alloca [1000 x float]") != std::string::npos);
+}
+
+TEST_CASE("emit rows: the row order follows the CPU unless set") {
+  // Not pipelined on AMD Zen (znver*), pipelined elsewhere (emit_group.cpp, pipeline_rows).
+  Case c = softmax_case("f32", 64, 256); // 64 rows: blocks of 4
+  c.target.cpu = "znver4";
+  CHECK(run_case(c).info.extent == 64);
+  c.target.cpu = "sapphirerapids";
+  CHECK(run_case(c).info.extent == 16);
+  c.target.row_pipeline = 0;
+  CHECK(run_case(c).info.extent == 64);
 }

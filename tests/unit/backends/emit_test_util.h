@@ -44,6 +44,10 @@ struct Case {
   int64_t ilo = -5, ihi = 5;             ///< random integer range
   uint32_t seed = 1;
   bool same_bits = false; ///< every split of the range must give bitwise-equal results
+  cpu::TargetOptions target; ///< row_pipeline among others
+  /// (operand, result) pairs sharing memory (KernelSpec::inplace): the result is written
+  /// into the operand's buffer, whose layout must then be dense.
+  std::vector<std::pair<int, int>> inplace;
 };
 
 /// What a run produced.
@@ -148,7 +152,8 @@ inline Outcome run_case(const Case& c, bool want_ir = false) {
   } catch (const ir::Error& e) {
     out.error = e.what();
   }
-  cpu::KernelModule km("emit_test");
+  spec.inplace = c.inplace;
+  cpu::KernelModule km("emit_test", c.target);
   out.info = km.add(spec);
   if (want_ir) {
     km.optimize();
@@ -158,17 +163,24 @@ inline Outcome run_case(const Case& c, bool want_ir = false) {
   rt::KernelFn fn = code->lookup("kernel");
   std::vector<std::vector<uint8_t>> results(body.outputs.size());
   auto call = [&](std::vector<std::pair<int64_t, int64_t>> ranges) {
+    std::vector<std::vector<uint8_t>> in = buffers; // in-place results overwrite them
     std::vector<void*> args;
-    for (auto& b : buffers)
+    for (auto& b : in)
       args.push_back(b.data());
     for (size_t j = 0; j < results.size(); ++j) {
       results[j].assign(static_cast<size_t>(body.outputs[j]->type.bytes()), 0xA5);
       args.push_back(results[j].data());
     }
+    for (auto [opnd, res] : c.inplace) {
+      REQUIRE(in[static_cast<size_t>(opnd)].size() == results[static_cast<size_t>(res)].size());
+      args[in.size() + static_cast<size_t>(res)] = args[static_cast<size_t>(opnd)];
+    }
     int32_t rc = 0;
     for (auto [b, e] : ranges)
       if (int32_t r = fn(args.data(), b, e); r != 0 && rc == 0)
         rc = r;
+    for (auto [opnd, res] : c.inplace)
+      results[static_cast<size_t>(res)] = in[static_cast<size_t>(opnd)];
     return rc;
   };
   int64_t n = out.info.extent;
