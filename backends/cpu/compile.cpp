@@ -153,8 +153,11 @@ std::unique_ptr<ir::Graph> prepare(const ir::Graph& g, const CompileOptions& opt
   std::unique_ptr<ir::Graph> work = g.clone();
   std::string pipeline = opts.pipeline == "default" ? std::string(passes::kDefaultPipeline)
                                                     : opts.pipeline;
-  pipeline += pipeline.empty() ? "split-k,decompose,split-reduce,fuse"
-                               : ",split-k,decompose,split-reduce,fuse";
+  // cse after fuse: fusion copies cheap producers into each consumer, so a shared chain
+  // feeding two materialised views becomes two identical groups (train_gpt: the q/k/v
+  // gradient concat, once per matmul it feeds); cse keeps one.
+  pipeline += pipeline.empty() ? "split-k,decompose,split-reduce,fuse,cse"
+                               : ",split-k,decompose,split-reduce,fuse,cse";
   auto pm = passes::PassManager::parse(pipeline, opts.pipeline_options);
   if (!pm)
     throw ir::Error(pm.error());

@@ -270,9 +270,9 @@ private:
   llvm::Value* row_ptr(const RowCache& c, const Index& idx, llvm::Value* flat) {
     if (c.home < 0)
       return b_.CreateInBoundsGEP(c.row->getAllocatedType(), c.row, flat);
-    llvm::Value* out =
-        f_->getArg(static_cast<unsigned>(group_.num_operands()) + static_cast<unsigned>(c.home));
-    llvm::Type* ty = storage_type(b_.getContext(), body_.outputs[static_cast<size_t>(c.home)]->type.dtype);
+    auto k = static_cast<unsigned>(c.home);
+    llvm::Value* out = f_->getArg(static_cast<unsigned>(group_.num_operands()) + k);
+    llvm::Type* ty = storage_type(b_.getContext(), body_.outputs[k]->type.dtype);
     return b_.CreateInBoundsGEP(ty, out, ravel_dense(b_, idx, s_.d));
   }
 

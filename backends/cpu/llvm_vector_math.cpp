@@ -139,7 +139,7 @@ void expand_vector_math(llvm::Module& m, const llvm::TargetMachine& tm) {
       for (llvm::Instruction& i : bb)
         if (auto* call = llvm::dyn_cast<llvm::CallInst>(&i)) {
           llvm::Function* callee = call->getCalledFunction();
-          llvm::Intrinsic::ID id = callee ? callee->getIntrinsicID() : llvm::Intrinsic::not_intrinsic;
+          auto id = callee ? callee->getIntrinsicID() : llvm::Intrinsic::not_intrinsic;
           bool minmax = id == llvm::Intrinsic::maximum || id == llvm::Intrinsic::minimum;
           if (is_expf(callee) ||
               (minmax && range_id(ft, call->getType()) != llvm::Intrinsic::not_intrinsic))
