@@ -248,6 +248,74 @@ std::vector<Value*> merge_reshapes(RuleCtx& c) {
   return c.become(OpKind::Reshape, {x}, {{"shape", shape}});
 }
 
+/// pad(reshape(x)) -> reshape(pad'(x)) when the reshape only merges x's last two dims
+/// [.., m, k] into the result's last one and the pad widens that axis alone, by multiples
+/// of k: pad' adds low/k and high/k rows of k on x's axis -2. Autodiff writes the gradient
+/// of a slice of a merged axis (q/k/v out of one projection) as such a pad; in x's dims
+/// the loop code generator reads k contiguous elements per pad row instead of gathering
+/// across the merged axis (train_gpt's q/k/v gradient, [32,128,384]: 5.5 -> 0.4 ms, 1 thread).
+bool pad_of_merging_reshape(const Node& n) {
+  if (!is_op(n.operand(0), OpKind::Reshape))
+    return false;
+  const ir::Shape& xs = producer(n.operand(0))->operand(0)->type.shape;
+  const ir::Shape& ys = n.operand(0)->type.shape;
+  int64_t r = ys.rank();
+  if (r < 1 || xs.rank() != r + 1 || xs.dim(r) < 1)
+    return false;
+  for (int64_t i = 0; i + 1 < r; ++i)
+    if (xs.dim(i) != ys.dim(i))
+      return false;
+  const auto& low = n.attrs.i64_list("low");
+  const auto& high = n.attrs.i64_list("high");
+  int64_t k = xs.dim(r);
+  for (int64_t i = 0; i + 1 < r; ++i)
+    if (low[static_cast<size_t>(i)] != 0 || high[static_cast<size_t>(i)] != 0)
+      return false;
+  return low.back() % k == 0 && high.back() % k == 0;
+}
+std::vector<Value*> pad_before_reshape(RuleCtx& c) {
+  Value* x = producer(c.node.operand(0))->operand(0);
+  int64_t k = x->type.shape.dim(x->type.shape.rank() - 1);
+  std::vector<int64_t> low = c.node.attrs.i64_list("low"), high = c.node.attrs.i64_list("high");
+  int64_t lo = low.back() / k, hi = high.back() / k;
+  low.back() = lo;
+  high.back() = hi;
+  low.push_back(0);
+  high.push_back(0);
+  auto pad = c.rw.create(c.pos, OpKind::Pad, {x},
+                         {{"low", low}, {"high", high}, {"value", c.node.attrs.f64("value")}},
+                         c.node.loc);
+  if (!pad.ok())
+    return {};
+  ++c.pos;
+  std::vector<int64_t> shape = c.node.result(0)->type.shape.to_vector();
+  return c.become(OpKind::Reshape, {pad.value()->result(0)}, {{"shape", shape}});
+}
+
+/// add(reshape(a), reshape(b)) -> reshape(add(a, b)) when a and b have one type and the
+/// reshapes the add's result shape (no broadcast): the sum runs in a's dims, where the
+/// pads above keep their rows contiguous, and one reshape is left for the consumers.
+bool add_of_reshapes(const Node& n) {
+  const Value* a = n.operand(0);
+  const Value* b = n.operand(1);
+  if (!is_op(a, OpKind::Reshape) || !is_op(b, OpKind::Reshape))
+    return false;
+  const Value* x = producer(a)->operand(0);
+  const Value* y = producer(b)->operand(0);
+  const ir::TensorType& t = n.result(0)->type;
+  return x->type == y->type && a->type == t && b->type == t && x->type.shape != t.shape;
+}
+std::vector<Value*> add_before_reshape(RuleCtx& c) {
+  Value* x = producer(c.node.operand(0))->operand(0);
+  Value* y = producer(c.node.operand(1))->operand(0);
+  auto sum = c.rw.create(c.pos, OpKind::Add, {x, y}, {}, c.node.loc);
+  if (!sum.ok())
+    return {};
+  ++c.pos;
+  std::vector<int64_t> shape = c.node.result(0)->type.shape.to_vector();
+  return c.become(OpKind::Reshape, {sum.value()->result(0)}, {{"shape", shape}});
+}
+
 /// broadcast_to(splat) -> full of the broadcast shape (a broadcast of a scalar).
 bool broadcast_of_splat(const Node& n) {
   return splat_value(n.operand(0)).has_value();
@@ -331,6 +399,8 @@ const Rule kRules[] = {
     {"transpose-units", OpKind::Transpose, transpose_moves_units, transpose_to_reshape},
     {"reshape-identity", OpKind::Reshape, matches<same_type_operand>, keep<same_type_operand>},
     {"reshape-reshape", OpKind::Reshape, reshape_of_reshape, merge_reshapes},
+    {"pad-reshape", OpKind::Pad, pad_of_merging_reshape, pad_before_reshape},
+    {"add-reshapes", OpKind::Add, add_of_reshapes, add_before_reshape},
     {"broadcast-identity", OpKind::BroadcastTo, matches<same_type_operand>,
      keep<same_type_operand>},
     {"broadcast-splat", OpKind::BroadcastTo, broadcast_of_splat, splat_to_full},

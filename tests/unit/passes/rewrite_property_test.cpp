@@ -35,6 +35,7 @@ struct RegisteredRewrite {
 
 const RegisteredRewrite kRewrites[] = {
     {"canonicalize,dce", "tests/lit/passes/canonicalize_reduce.tir", 1},
+    {"canonicalize,dce", "tests/lit/passes/canonicalize_pad_reshape.tir", 2},
     {"reassociate-matmul,dce", "tests/lit/passes/reassociate_matmul.tir", 4},
     {"fuse-attention,dce", "tests/lit/passes/fuse_attention.tir", 5},
     {"long-conv,dce", "tests/lit/passes/long_conv.tir", 3},
