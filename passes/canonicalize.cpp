@@ -248,6 +248,16 @@ std::vector<Value*> merge_reshapes(RuleCtx& c) {
   return c.become(OpKind::Reshape, {x}, {{"shape", shape}});
 }
 
+/// The node becomes a reshape (to its own shape) of `made`, a node just created at c.pos;
+/// {} (nothing changed) when creating it failed.
+std::vector<Value*> reshape_of_new(RuleCtx& c, ir::Expected<Node*> made) {
+  if (!made.ok())
+    return {};
+  ++c.pos;
+  std::vector<int64_t> shape = c.node.result(0)->type.shape.to_vector();
+  return c.become(OpKind::Reshape, {made.value()->result(0)}, {{"shape", shape}});
+}
+
 /// pad(reshape(x)) -> reshape(pad'(x)) when the reshape only merges x's last two dims
 /// [.., m, k] into the result's last one and the pad widens that axis alone, by multiples
 /// of k: pad' adds low/k and high/k rows of k on x's axis -2. Autodiff writes the gradient
@@ -282,14 +292,11 @@ std::vector<Value*> pad_before_reshape(RuleCtx& c) {
   high.back() = hi;
   low.push_back(0);
   high.push_back(0);
-  auto pad = c.rw.create(c.pos, OpKind::Pad, {x},
-                         {{"low", low}, {"high", high}, {"value", c.node.attrs.f64("value")}},
-                         c.node.loc);
-  if (!pad.ok())
-    return {};
-  ++c.pos;
-  std::vector<int64_t> shape = c.node.result(0)->type.shape.to_vector();
-  return c.become(OpKind::Reshape, {pad.value()->result(0)}, {{"shape", shape}});
+  return reshape_of_new(c, c.rw.create(c.pos, OpKind::Pad, {x},
+                                       {{"low", low},
+                                        {"high", high},
+                                        {"value", c.node.attrs.f64("value")}},
+                                       c.node.loc));
 }
 
 /// add(reshape(a), reshape(b)) -> reshape(add(a, b)) when a and b have one type and the
@@ -308,12 +315,7 @@ bool add_of_reshapes(const Node& n) {
 std::vector<Value*> add_before_reshape(RuleCtx& c) {
   Value* x = producer(c.node.operand(0))->operand(0);
   Value* y = producer(c.node.operand(1))->operand(0);
-  auto sum = c.rw.create(c.pos, OpKind::Add, {x, y}, {}, c.node.loc);
-  if (!sum.ok())
-    return {};
-  ++c.pos;
-  std::vector<int64_t> shape = c.node.result(0)->type.shape.to_vector();
-  return c.become(OpKind::Reshape, {sum.value()->result(0)}, {{"shape", shape}});
+  return reshape_of_new(c, c.rw.create(c.pos, OpKind::Add, {x, y}, {}, c.node.loc));
 }
 
 /// broadcast_to(splat) -> full of the broadcast shape (a broadcast of a scalar).
