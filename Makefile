@@ -52,7 +52,8 @@ asan: deps
 	cd build-asan && ctest --output-on-failure -j $(JOBS)
 
 # Benchmarks: a Release build of tevo-bench and tevo, then the whole suite side by side with
-# PyTorch (bench/run.py; ~35 min on 2 cores with the variant suite). Not part of `make test`.
+# PyTorch (bench/run.py; 35 min to over an hour on 2 cores with the variant suite: the
+# issue-4 half takes ~8 min). Not part of `make test`.
 bench:
 	@scripts/setup-deps --bench
 	cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
