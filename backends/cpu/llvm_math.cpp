@@ -140,13 +140,26 @@ constexpr double kLn2Lo32 = -2.1219444005469058e-4;
 constexpr double kLn2Hi64 = 0.6931471803691238;
 constexpr double kLn2Lo64 = 1.9082149292705877e-10;
 
+/// x - k ln2 for an integral float k, in two steps (k * kLn2Hi is exact).
+Value* minus_k_ln2(const Fp& f, Value* x, Value* kf) {
+  Value* r = f.fma(kf, f.c(-(f.f64 ? kLn2Hi64 : kLn2Hi32)), x);
+  return f.fma(kf, f.c(-(f.f64 ? kLn2Lo64 : kLn2Lo32)), r);
+}
+
+/// e^r for |r| <= ln(2)/2 in f32: 1 + r P(r), runtime/exp_poly.h's polynomial.
+Value* exp_poly32(const Fp& f, Value* r) {
+  const float* c = rt::kExpPolyF32;
+  return f.fma(f.poly(r, {c[0], c[1], c[2], c[3], c[4]}), r, f.c(1.0));
+}
+
+/// The least f32 x whose exp is a normal number (exact in f32).
+constexpr double kExpLo32 = -87.33654022216797;
+
 /// x = k ln2 + r; returns {r, k (integer)}. Exact for x within the exponent range; for x
 /// outside it r and k are meaningless (callers select those x away or clamp them first).
 std::pair<Value*, Value*> reduce_ln2(const Fp& f, Value* x) {
   auto [kf, ki] = f.round(f.mul(x, f.c(1.4426950408889634)));
-  Value* r = f.fma(kf, f.c(-(f.f64 ? kLn2Hi64 : kLn2Hi32)), x);
-  r = f.fma(kf, f.c(-(f.f64 ? kLn2Lo64 : kLn2Lo32)), r);
-  return {r, ki};
+  return {minus_k_ln2(f, x, kf), ki};
 }
 
 /// (e^r - 1 - r) / r^2 for |r| <= 0.35 (relative error 1e-9 f32, 2e-17 f64).
@@ -170,12 +183,10 @@ Value* exp_impl(const Fp& f, Value* x) {
   // subnormal is ever computed, as subnormal arithmetic takes microcode assists that made
   // masked softmax rows ten times slower), inf, or the NaN itself; what the exponent add
   // makes of such x is never used.
-  const double lo = f.f64 ? -708.3964185322641 : -87.33654022216797;
+  const double lo = f.f64 ? -708.3964185322641 : kExpLo32;
   const double hi = f.f64 ? 709.782712893384 : 88.72283172607422;
   auto [r, k] = reduce_ln2(f, x);
-  const float* c = rt::kExpPolyF32;
-  Value* p = f.f64 ? f.add(f.fma(f.mul(r, r), exp_g(f, r), r), f.c(1.0))
-                   : f.fma(f.poly(r, {c[0], c[1], c[2], c[3], c[4]}), r, f.c(1.0));
+  Value* p = f.f64 ? f.add(f.fma(f.mul(r, r), exp_g(f, r), r), f.c(1.0)) : exp_poly32(f, r);
   Value* y = f.from_bits(f.b.CreateAdd(f.bits(p), f.b.CreateShl(k, static_cast<uint64_t>(f.mant()))));
   y = f.sel(f.b.CreateFCmpOGT(x, f.c(hi)), f.c(HUGE_VAL), y);
   y = f.sel(f.b.CreateFCmpOLT(x, f.c(lo)), f.c(0.0), y);
@@ -193,13 +204,10 @@ Value* exp_scalef(const Fp& f, Value* x) {
   // stays (the select keeps x when the compare is unordered).
   Value* xc = f.sel(b.CreateFCmpOLT(f.c(89.0), x), f.c(89.0), x);
   // x >= lo or NaN: lanes below (and -inf, whose reduction gives NaN) become 0.
-  Value* keep = b.CreateFCmpUGE(x, f.c(-87.33654022216797));
+  Value* keep = b.CreateFCmpUGE(x, f.c(kExpLo32));
   Value* kf = b.CreateUnaryIntrinsic(llvm::Intrinsic::roundeven,
                                      f.mul(xc, f.c(1.4426950408889634)));
-  Value* r = f.fma(kf, f.c(-kLn2Hi32), xc);
-  r = f.fma(kf, f.c(-kLn2Lo32), r);
-  const float* c = rt::kExpPolyF32;
-  Value* p = f.fma(f.poly(r, {c[0], c[1], c[2], c[3], c[4]}), r, f.c(1.0));
+  Value* p = exp_poly32(f, minus_k_ln2(f, xc, kf));
   llvm::Type* mt = b.getIntNTy(std::max(8U, n));
   Value* mask = b.CreateBitCast(keep, b.getIntNTy(n));
   if (n < 8)
