@@ -25,7 +25,7 @@ struct TargetOptions {
   /// LLVM level. 2 by default: on our kernels O3 generated loops no faster (softmax, GELU
   /// backward, elementwise chains, matmul epilogues: measured) and took 2.5-3x longer.
   int opt_level = 2;
-  /// Row order of reduce groups pipelined over rows (emit_group.cpp, row_pipeline): 1 on,
+  /// Row order of reduce groups pipelined over rows (emit_rows.cpp, row_pipeline): 1 on,
   /// 0 off, -1 by the CPU: off on AMD Zen (znver*), on elsewhere (docs/BACKEND.md).
   int row_pipeline = -1;
 };

@@ -2,7 +2,7 @@
 // their registry scalar definitions), sources, reductions' values and data-error flags.
 //
 // Views live in emit_views.cpp and gathers in emit_index.cpp; the loop nest that calls
-// emit() is built by emit_group.cpp.
+// emit() is built by GroupEmitter (emit_group.h).
 #include "backends/cpu/emit_eval.h"
 
 #include <llvm/IR/Constants.h>

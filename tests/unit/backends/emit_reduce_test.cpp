@@ -141,7 +141,7 @@ TEST_CASE("emit: a row-sum group vectorises") {
 }
 
 // Column order: reduce groups whose last non-unit domain dim is kept run parallel over
-// chunks of that dim, with an inner contiguous loop per reduced row (emit_group.cpp).
+// chunks of that dim, with an inner contiguous loop per reduced row (emit_columns.cpp).
 
 TEST_CASE("emit: column reductions over leading axes, odd sizes and chunk boundaries") {
   // (R extents, kept extents): the kept dims include the last one; the chunk is 256 with

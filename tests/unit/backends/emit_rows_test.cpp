@@ -1,4 +1,4 @@
-// emit_rows_test.cpp: row order pipelined over rows (emit_group.cpp row_pipeline): rows of
+// emit_rows_test.cpp: row order pipelined over rows (emit_rows.cpp row_pipeline): rows of
 // >= 256 elements run their loops over R for different rows in one loop, in blocks of
 // rows. Checked against the interpreter, for bitwise-equal results however the range is
 // split between calls (threads), including blocks cut short and a one-row last block; the
