@@ -29,6 +29,23 @@ std::vector<std::string> Parsed::all(const std::string& f) const {
   return it == flags.end() ? std::vector<std::string>{} : it->second;
 }
 
+int int_flag(const Parsed& p, const std::string& f, int def, int lo) {
+  if (!p.has(f))
+    return def;
+  std::string v = p.get(f);
+  char* end = nullptr;
+  long n = std::strtol(v.c_str(), &end, 10);
+  if (v.empty() || *end != '\0' || n < lo || n > 1 << 20)
+    throw ir::Error(ir::Diag{ir::Loc{}, fmt::format("--{} must be an integer >= {}, got '{}'", f,
+                                                    lo, v),
+                             {}});
+  return static_cast<int>(n);
+}
+
+int64_t stream_bytes_flag(const Parsed& p) {
+  return p.has("stream-kib") ? int64_t{int_flag(p, "stream-kib", 0, 0)} * 1024 : -1;
+}
+
 Parsed parse_args(const Command& cmd, const std::vector<std::string>& args) {
   Parsed p;
   for (size_t i = 0; i < args.size(); ++i) {

@@ -32,6 +32,12 @@ struct Parsed {
   std::vector<std::string> all(const std::string& f) const;
 };
 
+/// Integer value flag --f in [lo, 2^20], or `def` when absent; ir::Error on anything else.
+int int_flag(const Parsed& p, const std::string& f, int def, int lo);
+
+/// TargetOptions::stream_bytes from --stream-kib (-1, the host's cache, when absent).
+int64_t stream_bytes_flag(const Parsed& p);
+
 /// One subcommand.
 struct Command {
   const char* name;

@@ -29,6 +29,7 @@ int run_compile(const Parsed& p) {
   opts.embed_weights = p.has("embed-weights");
   opts.compile.target.cpu = p.get("cpu");
   opts.compile.target.features = p.get("features");
+  opts.compile.target.stream_bytes = stream_bytes_flag(p);
   opts.compile.pipeline = p.get("passes", "default");
   if (p.has("opt-level")) {
     std::string lvl = p.get("opt-level");
@@ -60,7 +61,8 @@ const Command& compile_command() {
        {"cpu", true, "target CPU, e.g. znver4 (default: this machine's)"},
        {"features", true, "target features, e.g. +avx2,-avx512f (default: this machine's)"},
        {"passes", true, "passes before the backend's own (default: \"default\")"},
-       {"opt-level", true, "LLVM optimisation level 0-3 (default 2)"}},
+       {"opt-level", true, "LLVM optimisation level 0-3 (default 2)"},
+       {"stream-kib", true, kStreamHelp}},
       run_compile};
   return c;
 }

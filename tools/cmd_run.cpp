@@ -103,30 +103,18 @@ std::string summary(const std::string& name, const Array& a) {
   return s + (a.numel() > n ? ", ...]\n" : "]\n");
 }
 
-int flag_int(const Parsed& p, const std::string& f, int def, int lo) {
-  if (!p.has(f))
-    return def;
-  std::string v = p.get(f);
-  char* end = nullptr;
-  long n = std::strtol(v.c_str(), &end, 10);
-  if (v.empty() || *end != '\0' || n < lo || n > 1 << 20)
-    throw ir::Error(ir::Diag{ir::Loc{}, fmt::format("--{} must be an integer >= {}, got '{}'", f,
-                                                    lo, v),
-                             {}});
-  return static_cast<int>(n);
-}
-
 /// Compiles `g` for the CPU and runs it `repeat` times on `ins`; the last run's outputs.
 std::vector<Array> run_cpu(const ir::Graph& g, const std::vector<Array>& ins, const Parsed& p) {
   cpu::CompileOptions o;
-  o.threads = flag_int(p, "threads", 0, 0);
+  o.threads = int_flag(p, "threads", 0, 0);
   o.target.cpu = p.get("cpu", "");
   o.target.features = p.get("features", "");
-  o.target.opt_level = flag_int(p, "opt-level", 2, 0);
+  o.target.opt_level = int_flag(p, "opt-level", 2, 0);
+  o.target.stream_bytes = stream_bytes_flag(p);
   o.pipeline = p.get("pipeline", "default");
   o.keep_llvm_ir = p.has("dump-llvm");
   o.profile = p.has("profile");
-  int repeat = flag_int(p, "repeat", 1, 1);
+  int repeat = int_flag(p, "repeat", 1, 1);
   auto exe = cpu::compile(g, o);
   if (p.has("dump-llvm"))
     write_output(p.get("dump-llvm"), exe->llvm_ir());
@@ -253,6 +241,7 @@ const Command& run_command() {
         "rewrites off)"},
        {"cpu", true, "cpu: target CPU name (default: the host)"},
        {"opt-level", true, "cpu: LLVM optimisation level 0-3 (default 2)"},
+       {"stream-kib", true, kStreamHelp},
        {"features", true, "cpu: target features, e.g. +avx2,-avx512f (default: the host's)"},
        {"func", true, "the function to run (default: the first)"},
        {"inputs", true, "safetensors file with one tensor per input, named like the input"},

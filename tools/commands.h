@@ -5,6 +5,11 @@
 
 namespace tevo::cli {
 
+/// Help of --stream-kib (tevo run, tevo compile).
+inline constexpr const char* kStreamHelp =
+    "cpu: row kernels whose results take at least N KiB write them with streaming "
+    "(non-temporal) stores (default: the size of this machine's last-level cache; 0 = never)";
+
 const Command& print_command();
 const Command& opt_command();
 const Command& run_command();

@@ -28,6 +28,11 @@ struct TargetOptions {
   /// Row order of reduce groups pipelined over rows (emit_rows.cpp, row_pipeline): 1 on,
   /// 0 off, -1 by the CPU: off on AMD Zen (znver*), on elsewhere (docs/BACKEND.md).
   int row_pipeline = -1;
+  /// Row order's store loop streams (non-temporal stores, the next row's operands
+  /// prefetched: llvm_stream.h) when the results it writes take at least this many bytes
+  /// together; 0 = never, -1 = the size of the host's last-level cache (resolved by
+  /// KernelModule).
+  int64_t stream_bytes = -1;
 };
 
 /// One kernel to generate.

@@ -10,10 +10,10 @@ namespace tevo::cpu {
 std::string CompileCache::key(const ir::Graph& g, const CompileOptions& opts) {
   // Locations are part of the key: generated kernels name them in their error messages.
   std::string k = ir::print_graph(g, ir::PrintOptions{true});
-  k += fmt::format("\ncpu={};features={};O{};rows={};threads={};pipeline={};llvm_ir={};"
+  k += fmt::format("\ncpu={};features={};O{};rows={};stream={};threads={};pipeline={};llvm_ir={};"
                    "profile={}",
                    opts.target.cpu, opts.target.features, opts.target.opt_level,
-                   opts.target.row_pipeline, opts.threads, opts.pipeline, opts.keep_llvm_ir,
+                   opts.target.row_pipeline, opts.target.stream_bytes, opts.threads, opts.pipeline, opts.keep_llvm_ir,
                    opts.profile);
   for (const auto& [name, value] : opts.pipeline_options.pass_options)
     k += fmt::format(";{}={}", name, value);

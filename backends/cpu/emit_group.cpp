@@ -39,7 +39,7 @@ GroupEmitter::GroupEmitter(KernelModule::Impl& impl, const KernelSpec& spec, llv
                            KernelInfo& info)
     : group_(*spec.group), body_(*group_.attrs.get("body").region()),
       s_(analyse(group_, body_)), f_(f), b_(*impl.ctx), info_(info),
-      pipeline_rows_(pipeline_rows(impl.target)) {
+      pipeline_rows_(pipeline_rows(impl.target)), stream_bytes_(impl.target.stream_bytes) {
   llvm::BasicBlock* entry = llvm::BasicBlock::Create(*impl.ctx, "entry", f);
   llvm::BasicBlock* start = llvm::BasicBlock::Create(*impl.ctx, "start", f);
   b_.SetInsertPoint(entry);
@@ -60,6 +60,7 @@ GroupEmitter::GroupEmitter(KernelModule::Impl& impl, const KernelSpec& spec, llv
   }
   for (auto [opnd, res] : spec.inplace)
     inplace_results_.insert(res);
+  access_ = ops;
   e_ = std::make_unique<BodyEmitter>(b_, *impl.mod, group_, std::move(ops), entry, info.errors);
 }
 
@@ -154,26 +155,6 @@ void GroupEmitter::reduce_group(llvm::Value* begin, llvm::Value* end) {
 }
 
 } // namespace groupgen
-
-namespace {
-
-/// Adds the target's CPU and features so that cost models see the real machine.
-void set_target_attrs(const KernelModule::Impl& impl, llvm::Function* f) {
-  f->addFnAttr(llvm::Attribute::NoUnwind);
-  if (!impl.tm)
-    return;
-  f->addFnAttr("target-cpu", impl.tm->getTargetCPU());
-  f->addFnAttr("target-features", impl.tm->getTargetFeatureString());
-  // LLVM prefers 256-bit vectors even on AVX-512 CPUs (a frequency concern of early
-  // AVX-512 parts); for these kernels (exp/erf polynomials, streaming) 512 bits measured
-  // faster: exp over 1M f32 0.57 -> 0.38 ms, elu 0.78 -> 0.54 ms, softmax rows 28 -> 24 ms.
-  llvm::SmallVector<llvm::StringRef, 64> features;
-  impl.tm->getTargetFeatureString().split(features, ',');
-  if (llvm::is_contained(features, "+avx512f"))
-    f->addFnAttr("prefer-vector-width", "512");
-}
-
-} // namespace
 
 KernelInfo emit_group(KernelModule::Impl& impl, const KernelSpec& spec) {
   TEVO_ASSERT(impl.mod, "KernelModule::add after jit()");

@@ -5,7 +5,8 @@
 // domain D, parallel over its leading dims (emit_group.cpp). Reduce groups have two loop
 // orders. Row order (emit_rows.cpp): parallel over the kept dims O and, inside, once over
 // the reduced dims R per reduction, then once more to store D-shaped results; pipelined
-// over rows where that pays. Column order (emit_columns.cpp), when the innermost
+// over rows where that pays, streamed where the results are larger than the cache
+// (emit_stream.h). Column order (emit_columns.cpp), when the innermost
 // (non-unit) dim of D is kept (bias and norm-weight gradients): parallel over chunks of
 // that dim, each loop over R reading contiguous runs of a chunk into per-chunk
 // accumulator arrays. The contract is in docs/BACKEND.md ("Loop groups"); the body's
@@ -52,6 +53,10 @@ inline constexpr int64_t kSumBlock = 256;
 /// elements, in blocks of at most kPipelineBlock rows.
 inline constexpr int64_t kPipelineRow = 256;
 inline constexpr int64_t kPipelineBlock = 32;
+/// A streaming store loop (emit_stream.h) needs rows of at least kStreamRow elements; it
+/// walks them in blocks of kStreamBlock.
+inline constexpr int64_t kStreamRow = 1024;
+inline constexpr int64_t kStreamBlock = 64;
 
 inline int64_t product(const Ints& d, size_t from, size_t to) {
   int64_t p = 1;
@@ -89,9 +94,9 @@ private:
 
   /// Opens loops over the R dims (in order: the last one innermost) and returns their
   /// variables (constant 0 for an extent-1 dim).
-  Index open_reduced(LoopNest& nest) {
+  Index open_reduced(LoopNest& nest, bool all_but_last = false) {
     Index rv;
-    for (size_t i = 0; i < s_.d.size(); ++i)
+    for (size_t i = 0; i + (all_but_last ? 1 : 0) < s_.d.size(); ++i)
       if (s_.reduced[i])
         rv.push_back(nest.open_dim(s_.d[i], "r" + std::to_string(i)));
     return rv;
@@ -163,6 +168,26 @@ private:
   /// Row order: parallel over O, one loop over R per reduction inside each O element
   /// (pipelined over rows when that pays: see row_pipeline).
   void row_order(llvm::Value* begin, llvm::Value* end);
+
+  /// Whether row order's store loop streams (emit_stream.h): the D-shaped results take at
+  /// least TargetOptions::stream_bytes together and have one element size of 4 or 8 bytes,
+  /// R is the trailing dims of D (a row is one contiguous run of each result), rows have at
+  /// least kStreamRow elements and their innermost dim at least kStreamBlock, and no reduction
+  /// reads a costly value: such a row is kept in a result (home_result), whose line fills
+  /// then overlap that arithmetic; streamed instead (row array on the stack), softmax
+  /// 4096² measured slower (AMD Zen 4, 1 thread: 7.7-8.3 ms against 7.1-7.3).
+  bool streams(int64_t red) const;
+
+  /// The loop storing the D-shaped results of row o, streamed where it pays (streams()).
+  void store_rows(const Index& o, const std::vector<RowCache>& cached);
+
+  /// Prefetches kStreamBlock elements at D index idx of the next row (O index + 1 in its
+  /// innermost non-unit kept dim) of each operand read as D whose rows are contiguous.
+  void prefetch_next_row(const Index& idx);
+
+  llvm::Value* out_arg(size_t j) const {
+    return f_->getArg(static_cast<unsigned>(group_.num_operands()) + static_cast<unsigned>(j));
+  }
 
   /// Stores the O-shaped results (O_keep or O_drop) of the row at O_drop index `o`.
   void store_o_results(const Index& o, const Index& keep);
@@ -282,6 +307,9 @@ private:
   std::map<const ir::Value*, int> uses_; ///< body uses per value (row_cache_candidates)
   std::set<int> inplace_results_;        ///< results sharing an operand's memory
   bool pipeline_rows_;                   ///< see pipeline_rows()
+  int64_t stream_bytes_;                 ///< TargetOptions::stream_bytes (resolved)
+  bool stream_ = false;                  ///< row order streams its store loop (streams())
+  std::vector<OperandAccess> access_;    ///< operand pointers and strides (prefetches)
 };
 
 } // namespace tevo::cpu::groupgen

@@ -1,7 +1,9 @@
-// emit_rows.cpp: row order of reduce groups: one row per parallel iteration, or pipelined
-// over rows (see emit_group.h).
+// emit_rows.cpp: row order of reduce groups: one row per parallel iteration (its stores
+// streamed where the results exceed the cache), or pipelined over rows (see emit_group.h).
 #include "backends/cpu/emit_group.h"
 
+#include "backends/cpu/emit_stream.h"
+#include "backends/cpu/llvm_stream.h"
 #include "ir/cost.h"
 
 #include <algorithm>
@@ -9,6 +11,8 @@
 namespace tevo::cpu::groupgen {
 
 int GroupEmitter::home_result(llvm::Type* ty, const std::vector<RowCache>& cached) const {
+  if (stream_)
+    return -1; // a streamed line is not read back
   for (size_t j = 0; j < body_.outputs.size(); ++j) {
     const ir::Value* v = body_.outputs[j];
     int k = static_cast<int>(j);
@@ -120,6 +124,7 @@ void GroupEmitter::row_order(llvm::Value* begin, llvm::Value* end) {
     row_pipeline(begin, end, red, stages);
     return;
   }
+  stream_ = any_d && streams(red);
   LoopNest outer(b_, *e_);
   llvm::Value* r = outer.open(begin, end, "par");
   Index o = unravel(b_, r, s_.kept);
@@ -159,17 +164,111 @@ void GroupEmitter::row_order(llvm::Value* begin, llvm::Value* end) {
       e_->emit(v2, is_keep_shaped(v2) ? keep : o);
   }
   store_o_results(o, keep);
-  if (any_d) {
-    LoopNest nest(b_, *e_);
-    Index rv = open_reduced(nest);
-    Index idx = domain_index(o, rv);
-    reuse_cached(cached, idx, rv);
-    for (size_t j = 0; j < body_.outputs.size(); ++j)
-      if (body_.outputs[j]->type.shape.to_vector() == s_.d)
-        store(j, idx, s_.d);
-    nest.close_all();
-  }
+  if (any_d)
+    store_rows(o, cached);
   outer.close_all();
+}
+
+bool GroupEmitter::streams(int64_t red) const {
+  if (stream_bytes_ <= 0 || red < kStreamRow || s_.d.empty() || !s_.reduced.back() ||
+      s_.d.back() < kStreamBlock)
+    return false;
+  for (size_t i = 1; i < s_.d.size(); ++i)
+    if (s_.reduced[i - 1] && !s_.reduced[i])
+      return false;
+  std::map<const ir::Value*, bool> memo;
+  for (const ir::Node* rn : s_.reductions)
+    if (costly(rn->operand(0), memo))
+      return false; // its row is better kept in the result (home_result)
+  int64_t bytes = 0, elem = 0; // streamed results have one element size
+  for (const ir::Value* v : body_.outputs)
+    if (v->type.shape.to_vector() == s_.d) {
+      if ((elem && elem != ir::dtype_size(v->type.dtype)) || ir::dtype_size(v->type.dtype) < 4)
+        return false; // f16/bf16 rows vectorise at 4 lanes (8 bytes): no streaming store
+      elem = ir::dtype_size(v->type.dtype);
+      bytes += v->type.bytes();
+    }
+  return bytes >= stream_bytes_;
+}
+
+void GroupEmitter::store_rows(const Index& o, const std::vector<RowCache>& cached) {
+  LoopNest nest(b_, *e_);
+  Index rv = open_reduced(nest, /*all_but_last=*/stream_);
+  auto stores = [&](const Index& at, const std::vector<llvm::Value*>* bases, llvm::Value* k) {
+    Index idx = domain_index(o, at);
+    reuse_cached(cached, idx, at);
+    for (size_t j = 0; j < body_.outputs.size(); ++j) {
+      const ir::Value* v = body_.outputs[j];
+      if (v->type.shape.to_vector() != s_.d)
+        continue;
+      if (!bases) {
+        store(j, idx, s_.d);
+        continue;
+      }
+      llvm::Type* ty = storage_type(b_.getContext(), v->type.dtype);
+      llvm::Value* p = b_.CreateInBoundsGEP(ty, (*bases)[j], k);
+      stream::tag(store_element(b_, v->type.dtype, e_->emit(v, idx), p));
+    }
+  };
+  if (!stream_) {
+    stores(rv, nullptr, nullptr);
+    nest.close_all();
+    return;
+  }
+  // The innermost R dim: plain loops over [from, to), or streamed (see emit_stream.h).
+  auto with = [&](llvm::Value* j) {
+    Index at = rv;
+    at.push_back(j);
+    return at;
+  };
+  auto plain = [&](llvm::Value* from, llvm::Value* to) {
+    LoopNest inner(b_, *e_);
+    stores(with(inner.open(from, to, "r")), nullptr, nullptr);
+    inner.close_all();
+  };
+  const int64_t n = s_.d.back();
+  std::vector<llvm::Value*> starts(body_.outputs.size(), nullptr);
+  llvm::Type* elem = nullptr;
+  for (size_t j = 0; j < starts.size(); ++j)
+    if (const ir::Value* v = body_.outputs[j]; v->type.shape.to_vector() == s_.d) {
+      elem = storage_type(b_.getContext(), v->type.dtype);
+      starts[j] = b_.CreateInBoundsGEP(elem, out_arg(j),
+                                       ravel_dense(b_, domain_index(o, with(e_->i64(0))), s_.d));
+    }
+  if_common_line_offset(
+      *e_, starts, elem, n,
+      [&](llvm::Value* h, const std::vector<llvm::Value*>& aligned) {
+        plain(e_->i64(0), h);
+        auto at_block = [&](llvm::Value* k) {
+          prefetch_next_row(domain_index(o, with(add_nw(b_, h, k))));
+        };
+        blocked_loop(*e_, b_.CreateSub(e_->i64(n), h), kStreamBlock, at_block,
+                     [&](llvm::Value* k) { stores(with(add_nw(b_, h, k)), &aligned, k); });
+      },
+      [&] { plain(e_->i64(0), e_->i64(n)); });
+  nest.close_all();
+}
+
+void GroupEmitter::prefetch_next_row(const Index& idx) {
+  int next = -1; // the innermost non-unit kept dim
+  for (size_t i = 0; i < s_.d.size(); ++i)
+    if (!s_.reduced[i] && s_.d[i] > 1)
+      next = static_cast<int>(i);
+  if (next < 0)
+    return;
+  for (size_t i = 0; i < access_.size(); ++i) {
+    const ir::Value* in = body_.input(static_cast<int>(i));
+    const Ints& st = access_[i].strides;
+    int64_t step = st[static_cast<size_t>(next)]; // elements from one row to the next
+    if (in->type.shape.to_vector() != s_.d || st.back() != 1 || step == 0)
+      continue;
+    llvm::Value* off = e_->i64(step);
+    for (size_t k = 0; k < idx.size(); ++k)
+      off = add_scaled(b_, off, idx[k], st[k]);
+    int64_t bytes = ir::dtype_size(in->type.dtype);
+    llvm::Value* p = b_.CreateGEP(b_.getInt8Ty(), access_[i].ptr, mul_nw(b_, off, e_->i64(bytes)));
+    prefetch_lines(b_, p, kStreamBlock * bytes);
+  }
 }
 
 void GroupEmitter::store_o_results(const Index& o, const Index& keep) {

@@ -31,7 +31,7 @@ llvm::Type* storage_type(llvm::LLVMContext& c, ir::DType t);
 /// Loads one element of dtype t at `ptr` and converts it to its compute type.
 llvm::Value* load_element(llvm::IRBuilder<>& b, ir::DType t, llvm::Value* ptr);
 /// Converts `v` (compute type) to the storage type and stores it at `ptr`.
-void store_element(llvm::IRBuilder<>& b, ir::DType t, llvm::Value* v, llvm::Value* ptr);
+llvm::StoreInst* store_element(llvm::IRBuilder<>& b, ir::DType t, llvm::Value* v, llvm::Value* ptr);
 
 /// ScalarBuilder that emits LLVM IR at the builder's insertion point. Every intrinsic of
 /// ir/scalar_ops.def is supported for f32/f64 (bool, i32, i64 where the kind allows);
@@ -53,6 +53,9 @@ private:
   llvm::Module& m_;
   std::vector<llvm::Value*> vals_;
 };
+
+/// Gives generated function f the target's CPU and features (module.cpp).
+void set_target_attrs(const KernelModule::Impl& impl, llvm::Function* f);
 
 /// Emits the kernel for one loop group into impl.mod (backends/cpu/emit_group.cpp).
 KernelInfo emit_group(KernelModule::Impl& impl, const KernelSpec& spec);

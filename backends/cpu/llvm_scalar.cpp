@@ -130,7 +130,7 @@ Value* load_element(llvm::IRBuilder<>& b, ir::DType t, Value* ptr) {
   }
 }
 
-void store_element(llvm::IRBuilder<>& b, ir::DType t, Value* v, Value* ptr) {
+llvm::StoreInst* store_element(llvm::IRBuilder<>& b, ir::DType t, Value* v, Value* ptr) {
   switch (t) {
   case ir::DType::F16:
     v = b.CreateFPTrunc(v, b.getHalfTy());
@@ -144,7 +144,7 @@ void store_element(llvm::IRBuilder<>& b, ir::DType t, Value* v, Value* ptr) {
   default:
     break;
   }
-  b.CreateStore(v, ptr);
+  return b.CreateStore(v, ptr);
 }
 
 LlvmScalarBuilder::LlvmScalarBuilder(llvm::IRBuilder<>& b, llvm::Module& m) : b_(b), m_(m) {}

@@ -3,6 +3,6 @@
 if(TARGET tevo_cpu_codegen)
   tevo_unit_test(cpu_emit_tests
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/emit_test.cpp ${CMAKE_CURRENT_LIST_DIR}/emit_reduce_test.cpp
-            ${CMAKE_CURRENT_LIST_DIR}/emit_rows_test.cpp
+            ${CMAKE_CURRENT_LIST_DIR}/emit_rows_test.cpp ${CMAKE_CURRENT_LIST_DIR}/emit_stream_test.cpp
     LIBS tevo_cpu_codegen tevo_ir)
 endif()

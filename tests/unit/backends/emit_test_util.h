@@ -9,6 +9,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -48,6 +49,8 @@ struct Case {
   /// (operand, result) pairs sharing memory (KernelSpec::inplace): the result is written
   /// into the operand's buffer, whose layout must then be dense.
   std::vector<std::pair<int, int>> inplace;
+  /// Per result: its buffer starts this many bytes past a 64-byte boundary (default 0).
+  std::map<int, int64_t> result_offset;
 };
 
 /// What a run produced.
@@ -162,23 +165,39 @@ inline Outcome run_case(const Case& c, bool want_ir = false) {
   auto code = km.jit();
   rt::KernelFn fn = code->lookup("kernel");
   std::vector<std::vector<uint8_t>> results(body.outputs.size());
+  std::vector<std::vector<uint8_t>> placed(results.size()); // with room to place a result
+  auto at = [&](size_t j) {
+    auto p = reinterpret_cast<uintptr_t>(placed[j].data());
+    auto k = static_cast<int>(j);
+    int64_t off = c.result_offset.count(k) ? c.result_offset.at(k) : 0;
+    return placed[j].data() + ((64 - p % 64) % 64) + static_cast<size_t>(off);
+  };
   auto call = [&](std::vector<std::pair<int64_t, int64_t>> ranges) {
     std::vector<std::vector<uint8_t>> in = buffers; // in-place results overwrite them
     std::vector<void*> args;
     for (auto& b : in)
       args.push_back(b.data());
     for (size_t j = 0; j < results.size(); ++j) {
-      results[j].assign(static_cast<size_t>(body.outputs[j]->type.bytes()), 0xA5);
-      args.push_back(results[j].data());
+      placed[j].assign(static_cast<size_t>(body.outputs[j]->type.bytes()) + 128, 0xA5);
+      args.push_back(at(j));
     }
     for (auto [opnd, res] : c.inplace) {
-      REQUIRE(in[static_cast<size_t>(opnd)].size() == results[static_cast<size_t>(res)].size());
+      REQUIRE(static_cast<int64_t>(in[static_cast<size_t>(opnd)].size()) ==
+              body.outputs[static_cast<size_t>(res)]->type.bytes());
       args[in.size() + static_cast<size_t>(res)] = args[static_cast<size_t>(opnd)];
     }
     int32_t rc = 0;
     for (auto [b, e] : ranges)
       if (int32_t r = fn(args.data(), b, e); r != 0 && rc == 0)
         rc = r;
+    for (size_t j = 0; j < results.size(); ++j) {
+      uint8_t* p = at(j);
+      results[j].assign(p, p + body.outputs[j]->type.bytes());
+      bool outside = std::all_of(placed[j].data(), p, [](uint8_t x) { return x == 0xA5; }) &&
+                     std::all_of(p + results[j].size(), placed[j].data() + placed[j].size(),
+                                 [](uint8_t x) { return x == 0xA5; });
+      CHECK_MESSAGE(outside, "result ", j, " written outside its buffer");
+    }
     for (auto [opnd, res] : c.inplace)
       results[static_cast<size_t>(res)] = in[static_cast<size_t>(opnd)];
     return rc;
