@@ -81,9 +81,9 @@ void blocked_loop(BodyEmitter& e, llvm::Value* n, int64_t block,
 void prefetch_lines(llvm::IRBuilder<>& b, llvm::Value* p, int64_t bytes) {
   for (int64_t off = 0; off < bytes; off += kLineBytes) {
     llvm::Value* q = b.CreateConstGEP1_64(b.getInt8Ty(), p, static_cast<uint64_t>(off));
-    // read, high temporal locality (into L1), data cache
+    // read, locality 2 (x86: prefetcht1, into L2), data cache
     b.CreateIntrinsic(llvm::Intrinsic::prefetch, {q->getType()},
-                      {q, b.getInt32(0), b.getInt32(3), b.getInt32(1)});
+                      {q, b.getInt32(0), b.getInt32(2), b.getInt32(1)});
   }
 }
 

@@ -5,11 +5,12 @@
 // the streamed results of a row start at one common offset within a cache line, the
 // store loop stores the elements before the first line boundary plainly and the rest from
 // line-aligned bases, tagged; elsewhere it stores everything plainly. The tagged part
-// walks the row in blocks and prefetches, at the top of each block, the same block of the
-// next row's operands: the next row's first loop reads them from memory, and without the
-// prefetch that read overlaps nothing (layer norm 4096², AMD Zen 4, 1 thread, in a
-// hand-written model: plain stores 8.6-9.4 ms, non-temporal 8.1-8.7, non-temporal with
-// the prefetch 7.6-7.9).
+// walks the row in blocks and prefetches into L2, at the top of each block, the same block
+// of the next row's operands: the next row's first loop reads them from memory, and
+// without the prefetch that read overlaps nothing (layer norm 4096², AMD Zen 4, 1 thread,
+// in a hand-written model: plain stores 8.6-9.4 ms, non-temporal 8.1-8.7, non-temporal
+// with the prefetch 7.6-7.9; in tevo, prefetching into L1 instead of L2: 7.6-8.8 against
+// 6.0-6.7, as the next row then evicts the current row's operands from L1).
 #pragma once
 
 #include <functional>
@@ -40,8 +41,8 @@ void blocked_loop(BodyEmitter& e, llvm::Value* n, int64_t block,
                   const std::function<void(llvm::Value*)>& at_block,
                   const std::function<void(llvm::Value*)>& body);
 
-/// Prefetches every cache line of [p, p + bytes) for reading (p: any address; a prefetch
-/// never faults).
+/// Prefetches every cache line of [p, p + bytes) into L2 for reading (p: any address; a
+/// prefetch never faults).
 void prefetch_lines(llvm::IRBuilder<>& b, llvm::Value* p, int64_t bytes);
 
 } // namespace tevo::cpu
