@@ -258,9 +258,11 @@ void GroupEmitter::prefetch_next_row(const Index& idx) {
     return;
   for (size_t i = 0; i < access_.size(); ++i) {
     const ir::Value* in = body_.input(static_cast<int>(i));
-    const Ints& st = access_[i].strides;
+    const Ints& st = access_[i].strides; // one per dim of D when `in` is D-shaped
+    if (in->type.shape.to_vector() != s_.d || st.back() != 1)
+      continue;
     int64_t step = st[static_cast<size_t>(next)]; // elements from one row to the next
-    if (in->type.shape.to_vector() != s_.d || st.back() != 1 || step == 0)
+    if (step == 0)
       continue;
     llvm::Value* off = e_->i64(step);
     for (size_t k = 0; k < idx.size(); ++k)
