@@ -73,25 +73,27 @@ int lower_stream_stores(llvm::Module& m, const llvm::TargetMachine& tm) {
       c, {llvm::ConstantAsMetadata::get(llvm::ConstantInt::get(llvm::Type::getInt32Ty(c), 1))});
   int made = 0;
   for (llvm::Function& f : m) {
-    if (f.isDeclaration())
+    std::vector<llvm::StoreInst*> tagged;
+    for (llvm::BasicBlock& bb : f)
+      for (llvm::Instruction& i : bb)
+        if (auto* s = llvm::dyn_cast<llvm::StoreInst>(&i);
+            s && is_stream_tag(s->getMetadata(llvm::LLVMContext::MD_tbaa)))
+          tagged.push_back(s);
+    if (tagged.empty())
       continue;
-    llvm::AssumptionCache ac(f);
+    llvm::AssumptionCache ac(f); // the alignment assumptions of the streamed rows
     llvm::DominatorTree dt(f);
     bool streams = false;
-    for (llvm::BasicBlock& bb : f)
-      for (llvm::Instruction& i : bb) {
-        auto* s = llvm::dyn_cast<llvm::StoreInst>(&i);
-        if (!s || !is_stream_tag(s->getMetadata(llvm::LLVMContext::MD_tbaa)))
-          continue;
-        s->setMetadata(llvm::LLVMContext::MD_tbaa, nullptr);
-        if (!x86 || !streamable(*s, dl, avx512, ac, dt))
-          continue;
-        uint64_t bytes = dl.getTypeStoreSize(s->getValueOperand()->getType()).getFixedValue();
-        s->setAlignment(llvm::Align(bytes));
-        s->setMetadata(llvm::LLVMContext::MD_nontemporal, nontemporal);
-        streams = true;
-        ++made;
-      }
+    for (llvm::StoreInst* s : tagged) {
+      s->setMetadata(llvm::LLVMContext::MD_tbaa, nullptr);
+      if (!x86 || !streamable(*s, dl, avx512, ac, dt))
+        continue;
+      uint64_t bytes = dl.getTypeStoreSize(s->getValueOperand()->getType()).getFixedValue();
+      s->setAlignment(llvm::Align(bytes));
+      s->setMetadata(llvm::LLVMContext::MD_nontemporal, nontemporal);
+      streams = true;
+      ++made;
+    }
     if (!streams)
       continue;
     std::vector<llvm::ReturnInst*> rets;
