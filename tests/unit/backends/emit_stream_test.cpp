@@ -99,6 +99,17 @@ TEST_CASE("emit stream: two results at one line offset stream, at two offsets th
   run_case(c);
 }
 
+TEST_CASE("emit stream: a result written in place of its operand streams and is correct") {
+  // The store loop reads x[j] and then streams y[j] to the same address; a thread's own
+  // non-temporal stores stay visible to its later loads.
+  for (int64_t n : {1536, 1037}) {
+    Case c = layer_norm("f32", 5, n);
+    c.inplace = {{0, 0}};
+    CAPTURE(n);
+    CHECK(streamed(run_case(c, true)));
+  }
+}
+
 TEST_CASE("emit stream: f64 rows stream, f16 rows do not") {
   Case f64 = layer_norm("f64", 3, 2048);
   f64.result_offset[0] = 24;
