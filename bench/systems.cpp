@@ -36,7 +36,8 @@ std::vector<const void*> input_ptrs(const Case& c) {
   return p;
 }
 
-/// One zero-filled, 64-byte aligned buffer per graph output.
+/// One zero-filled buffer per graph output, as malloc places it (a large one starts 16
+/// bytes past a page boundary, like a caller's std::vector: not line-aligned).
 struct Outputs {
   std::vector<std::vector<uint8_t>> bufs;
   std::vector<void*> ptrs;
