@@ -84,13 +84,15 @@ void GroupEmitter::run() {
 }
 
 void GroupEmitter::store(size_t j, const Index& idx, const Ints& dims) {
+  store_at(j, idx, out_arg(j), ravel_dense(b_, idx, dims));
+}
+
+llvm::StoreInst* GroupEmitter::store_at(size_t j, const Index& idx, llvm::Value* base,
+                                        llvm::Value* flat) {
   const ir::Value* v = body_.outputs[j];
   llvm::Value* x = e_->emit(v, idx);
-  llvm::Value* ptr = f_->getArg(static_cast<unsigned>(group_.num_operands()) +
-                                static_cast<unsigned>(j));
-  llvm::Value* p = b_.CreateInBoundsGEP(storage_type(b_.getContext(), v->type.dtype), ptr,
-                                        ravel_dense(b_, idx, dims));
-  store_element(b_, v->type.dtype, x, p);
+  llvm::Value* p = b_.CreateInBoundsGEP(storage_type(b_.getContext(), v->type.dtype), base, flat);
+  return store_element(b_, v->type.dtype, x, p);
 }
 
 void GroupEmitter::map_group(llvm::Value* begin, llvm::Value* end) {

@@ -74,7 +74,11 @@ public:
   void run();
 
 private:
+  /// Stores result j's value at D index idx into result j's memory (dense over `dims`).
   void store(size_t j, const Index& idx, const Ints& dims);
+  /// Stores result j's value at D index idx at element `flat` of `base` (result j's memory
+  /// or a place in it); returns the store.
+  llvm::StoreInst* store_at(size_t j, const Index& idx, llvm::Value* base, llvm::Value* flat);
 
   /// Loops over D: the leading dims [0, k) are flattened into the parallel index, the
   /// rest are loops inside one parallel iteration. k is the largest split that leaves

@@ -28,8 +28,8 @@ int GroupEmitter::home_result(llvm::Type* ty, const std::vector<RowCache>& cache
 llvm::Value* GroupEmitter::row_ptr(const RowCache& c, const Index& idx, llvm::Value* flat) {
   if (c.home < 0)
     return b_.CreateInBoundsGEP(c.row->getAllocatedType(), c.row, flat);
-  auto k = static_cast<unsigned>(c.home);
-  llvm::Value* out = f_->getArg(static_cast<unsigned>(group_.num_operands()) + k);
+  auto k = static_cast<size_t>(c.home);
+  llvm::Value* out = out_arg(k);
   llvm::Type* ty = storage_type(b_.getContext(), body_.outputs[k]->type.dtype);
   return b_.CreateInBoundsGEP(ty, out, ravel_dense(b_, idx, s_.d));
 }
@@ -201,13 +201,10 @@ void GroupEmitter::store_rows(const Index& o, const std::vector<RowCache>& cache
       const ir::Value* v = body_.outputs[j];
       if (v->type.shape.to_vector() != s_.d)
         continue;
-      if (!bases) {
+      if (bases)
+        stream::tag(store_at(j, idx, (*bases)[j], k));
+      else
         store(j, idx, s_.d);
-        continue;
-      }
-      llvm::Type* ty = storage_type(b_.getContext(), v->type.dtype);
-      llvm::Value* p = b_.CreateInBoundsGEP(ty, (*bases)[j], k);
-      stream::tag(store_element(b_, v->type.dtype, e_->emit(v, idx), p));
     }
   };
   if (!stream_) {
@@ -229,11 +226,11 @@ void GroupEmitter::store_rows(const Index& o, const std::vector<RowCache>& cache
   const int64_t n = s_.d.back();
   std::vector<llvm::Value*> starts(body_.outputs.size(), nullptr);
   llvm::Type* elem = nullptr;
+  llvm::Value* first = ravel_dense(b_, domain_index(o, with(e_->i64(0))), s_.d);
   for (size_t j = 0; j < starts.size(); ++j)
     if (const ir::Value* v = body_.outputs[j]; v->type.shape.to_vector() == s_.d) {
       elem = storage_type(b_.getContext(), v->type.dtype);
-      starts[j] = b_.CreateInBoundsGEP(elem, out_arg(j),
-                                       ravel_dense(b_, domain_index(o, with(e_->i64(0))), s_.d));
+      starts[j] = b_.CreateInBoundsGEP(elem, out_arg(j), first);
     }
   if_common_line_offset(
       *e_, starts, elem, n,

@@ -41,20 +41,20 @@ bool is_stream_tag(const llvm::MDNode* md) {
   return name && name->getString() == kRoot;
 }
 
-/// Whether a non-temporal store of `s` is one vector instruction of the target: a vector
-/// of 16, 32 or 64 bytes (64 only with AVX-512), stored at an address known to be
-/// aligned to its size.
-bool streamable(const llvm::StoreInst& s, const llvm::DataLayout& dl, bool avx512,
-                llvm::AssumptionCache& ac, const llvm::DominatorTree& dt) {
+/// The size of `s` when a non-temporal store of it is one vector instruction of the
+/// target (a vector of 16, 32 or 64 bytes, 64 only with AVX-512, at an address known to
+/// be aligned to its size), else 0.
+uint64_t streamable_bytes(const llvm::StoreInst& s, const llvm::DataLayout& dl, bool avx512,
+                          llvm::AssumptionCache& ac, const llvm::DominatorTree& dt) {
   llvm::Type* ty = s.getValueOperand()->getType();
   if (!ty->isVectorTy())
-    return false;
+    return 0;
   uint64_t bytes = dl.getTypeStoreSize(ty).getFixedValue();
   if (bytes != 16 && bytes != 32 && !(bytes == 64 && avx512))
-    return false;
+    return 0;
   llvm::KnownBits kb = llvm::computeKnownBits(s.getPointerOperand(), dl, 0, &ac, &s, &dt);
   uint64_t known = uint64_t{1} << std::min(kb.countMinTrailingZeros(), 31u);
-  return std::max<uint64_t>(known, s.getAlign().value()) >= bytes;
+  return std::max<uint64_t>(known, s.getAlign().value()) >= bytes ? bytes : 0;
 }
 
 } // namespace
@@ -86,9 +86,9 @@ int lower_stream_stores(llvm::Module& m, const llvm::TargetMachine& tm) {
     bool streams = false;
     for (llvm::StoreInst* s : tagged) {
       s->setMetadata(llvm::LLVMContext::MD_tbaa, nullptr);
-      if (!x86 || !streamable(*s, dl, avx512, ac, dt))
+      uint64_t bytes = x86 ? streamable_bytes(*s, dl, avx512, ac, dt) : 0;
+      if (bytes == 0)
         continue;
-      uint64_t bytes = dl.getTypeStoreSize(s->getValueOperand()->getType()).getFixedValue();
       s->setAlignment(llvm::Align(bytes));
       s->setMetadata(llvm::LLVMContext::MD_nontemporal, nontemporal);
       streams = true;
